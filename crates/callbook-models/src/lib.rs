@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+pub mod aircall;
+pub mod calendly;
+mod error;
+mod num;
+mod open_enum;
+pub mod time;
+
+pub use error::Error;
+pub use num::Amount;
+pub use time::Timestamp;
