@@ -1,0 +1,328 @@
+//! Calendly: `Calendly-Webhook-Signature: t=<unix>,v1=<hex>`.
+//!
+//! The signature is HMAC-SHA256, keyed with the signing key's bytes as they are (no base64
+//! decoding), over `"{t}.{raw body}"`, in lowercase hex. Several `v1` entries may appear (key
+//! rotation): a delivery passes when **any** of them matches **any** configured key.
+
+use crate::Error;
+use crate::clock::{Clock, SystemClock, check_window, parse_timestamp};
+use crate::secret::{Secret, ct_eq32};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt;
+use std::sync::Arc;
+
+/// The header Calendly signs with.
+pub const HEADER: &str = "Calendly-Webhook-Signature";
+
+/// Calendly's own example rejects signatures older than three minutes.
+pub const DEFAULT_TOLERANCE_SECS: u64 = 180;
+
+/// At most this many `v1` entries are considered, so a hostile header cannot make
+/// verification expensive.
+const MAX_SIGNATURES: usize = 4;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// A parsed `Calendly-Webhook-Signature` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureHeader {
+    /// The signed UNIX timestamp.
+    pub timestamp: i64,
+    /// Well-formed `v1` signatures, decoded.
+    pub signatures: Vec<[u8; 32]>,
+}
+
+impl SignatureHeader {
+    /// Parses a header value. Pairs may come in any order with surrounding whitespace; unknown
+    /// pairs are ignored; malformed `v1` entries are skipped as long as one is well formed.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        let parsed = Parsed::parse(value)?;
+        Ok(Self {
+            timestamp: parsed.timestamp,
+            signatures: parsed.signatures().to_vec(),
+        })
+    }
+}
+
+/// The parse result used on the verification path: signatures live on the stack (a header
+/// carries one, or two during rotation), so verifying allocates nothing.
+struct Parsed<'a> {
+    timestamp: i64,
+    /// The timestamp's digits as sent: the signed message is built from them.
+    digits: &'a [u8],
+    inline: [[u8; 32]; MAX_SIGNATURES],
+    len: usize,
+}
+
+impl<'a> Parsed<'a> {
+    fn signatures(&self) -> &[[u8; 32]] {
+        &self.inline[..self.len]
+    }
+
+    // Byte-level on purpose: this runs on every request and must cost little next to the MAC.
+    fn parse(value: &'a str) -> Result<Self, Error> {
+        let malformed = |reason| Error::MalformedHeader {
+            header: HEADER,
+            reason,
+        };
+        let bytes = value.as_bytes();
+        if bytes.trim_ascii().is_empty() {
+            return Err(malformed("empty"));
+        }
+        let mut timestamp: Option<&[u8]> = None;
+        let mut out = Parsed {
+            timestamp: 0,
+            digits: &[],
+            inline: [[0; 32]; MAX_SIGNATURES],
+            len: 0,
+        };
+        let mut saw_v1 = false;
+        for pair in bytes.split(|&b| b == b',') {
+            let pair = pair.trim_ascii();
+            if pair.is_empty() {
+                continue;
+            }
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                return Err(malformed("expected comma-separated key=value pairs"));
+            };
+            let (key, val) = (pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii());
+            match key {
+                b"t" => {
+                    if timestamp.is_some() {
+                        return Err(malformed("more than one t"));
+                    }
+                    timestamp = Some(val);
+                }
+                b"v1" => {
+                    saw_v1 = true;
+                    if out.len < MAX_SIGNATURES {
+                        if let Some(sig) = decode_hex32(val) {
+                            out.inline[out.len] = sig;
+                            out.len += 1;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let digits = timestamp.ok_or_else(|| malformed("no t= pair"))?;
+        // `digits` is a sub-slice of a `str` cut at ASCII bytes, so it is valid UTF-8.
+        out.timestamp = parse_timestamp(std::str::from_utf8(digits).unwrap_or(""))?;
+        out.digits = digits;
+        if !saw_v1 {
+            return Err(malformed("no v1= signature"));
+        }
+        if out.len == 0 {
+            return Err(malformed("v1 is not 64 hexadecimal characters"));
+        }
+        Ok(out)
+    }
+}
+
+/// Decodes exactly 64 hex digits (either case). Table-driven: this is on every request.
+fn decode_hex32(bytes: &[u8]) -> Option<[u8; 32]> {
+    const INVALID: u8 = 0xff;
+    const TABLE: [u8; 256] = {
+        let mut t = [INVALID; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let (hi, lo) = (TABLE[pair[0] as usize], TABLE[pair[1] as usize]);
+        bad |= (hi | lo) & 0xf0;
+        *o = (hi << 4) | (lo & 0x0f);
+    }
+    (bad == 0).then_some(out)
+}
+
+/// Computes the raw MAC over `t`, `.` and the body, feeding the parts one after the other so
+/// the body is never copied.
+fn mac(key: &[u8], timestamp_digits: &[u8], body: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = match HmacSha256::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    mac.update(timestamp_digits);
+    mac.update(b".");
+    mac.update(body);
+    mac.finalize().into_bytes().into()
+}
+
+/// Formats an integer in decimal into a stack buffer (no allocation, no formatting machinery:
+/// this is on every request).
+pub(crate) fn decimal(n: i64, buf: &mut [u8; 24]) -> &[u8] {
+    let mut v = n.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
+/// Signs a body as Calendly does, returning the header value `t=<t>,v1=<hex>`.
+pub fn sign(key: &[u8], timestamp: i64, body: &[u8]) -> String {
+    let mut digits = [0u8; 24];
+    let digits = decimal(timestamp, &mut digits);
+    format!("t={timestamp},v1={}", hex::encode(mac(key, digits, body)))
+}
+
+/// A successful verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verified {
+    /// The signed timestamp.
+    pub timestamp: i64,
+    /// Index of the configured key that matched.
+    pub key_index: usize,
+}
+
+/// Verifies Calendly deliveries against one or more signing keys.
+#[derive(Clone)]
+pub struct Verifier {
+    keys: Vec<Secret>,
+    tolerance_secs: u64,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("calendly::Verifier")
+            .field("keys", &format_args!("[{} redacted]", self.keys.len()))
+            .field("tolerance_secs", &self.tolerance_secs)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier for the given keys (several for rotation), with a 180 s tolerance and the
+    /// system clock.
+    pub fn new<K: Into<Secret>>(keys: impl IntoIterator<Item = K>) -> Result<Self, Error> {
+        let keys: Vec<Secret> = keys.into_iter().map(Into::into).collect();
+        if keys.is_empty() {
+            return Err(Error::NoKeys);
+        }
+        if keys.iter().any(Secret::is_empty) {
+            return Err(Error::InvalidSecret {
+                reason: "empty signing key",
+            });
+        }
+        Ok(Self {
+            keys,
+            tolerance_secs: DEFAULT_TOLERANCE_SECS,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Sets the timestamp tolerance, applied in both directions.
+    pub fn with_tolerance(mut self, secs: u64) -> Self {
+        self.tolerance_secs = secs;
+        self
+    }
+
+    /// Replaces the clock (for tests).
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The tolerance in seconds.
+    pub fn tolerance_secs(&self) -> u64 {
+        self.tolerance_secs
+    }
+
+    /// Verifies a delivery: the header value (`None` when the header is absent) and the raw
+    /// body bytes exactly as received.
+    pub fn verify(&self, header: Option<&str>, body: &[u8]) -> Result<Verified, Error> {
+        let parsed = Parsed::parse(header.ok_or(Error::MissingHeader(HEADER))?)?;
+        let verified = self.check_signatures(&parsed, body)?;
+        check_window(parsed.timestamp, self.clock.now(), self.tolerance_secs)?;
+        Ok(verified)
+    }
+
+    /// Verifies the signature but **not** the timestamp window: for replaying captured
+    /// deliveries, never for live traffic.
+    pub fn verify_ignoring_timestamp(
+        &self,
+        header: Option<&str>,
+        body: &[u8],
+    ) -> Result<Verified, Error> {
+        let parsed = Parsed::parse(header.ok_or(Error::MissingHeader(HEADER))?)?;
+        self.check_signatures(&parsed, body)
+    }
+
+    fn check_signatures(&self, header: &Parsed<'_>, body: &[u8]) -> Result<Verified, Error> {
+        // Every key and every candidate is compared, so timing does not tell which matched.
+        let mut found: Option<usize> = None;
+        for (key_index, key) in self.keys.iter().enumerate() {
+            let expected = mac(key.expose(), header.digits, body);
+            for candidate in header.signatures() {
+                if ct_eq32(&expected, candidate) && found.is_none() {
+                    found = Some(key_index);
+                }
+            }
+        }
+        match found {
+            Some(key_index) => Ok(Verified {
+                timestamp: header.timestamp,
+                key_index,
+            }),
+            None => Err(Error::SignatureMismatch),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_matches_display() {
+        let mut buf = [0u8; 24];
+        for n in [0, 7, -7, 10, 1492774577, i64::MAX, i64::MIN] {
+            assert_eq!(decimal(n, &mut buf), n.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn hex_decoding_accepts_both_cases_and_rejects_the_rest() {
+        let lower = "00ff10a0".repeat(8);
+        let upper = lower.to_uppercase();
+        assert_eq!(
+            decode_hex32(lower.as_bytes()),
+            decode_hex32(upper.as_bytes())
+        );
+        assert_eq!(decode_hex32(lower.as_bytes()).map(|b| b[1]), Some(0xff));
+        assert_eq!(decode_hex32("g".repeat(64).as_bytes()), None);
+        assert_eq!(decode_hex32("0".repeat(63).as_bytes()), None);
+        assert_eq!(
+            decode_hex32(format!("{}é", "0".repeat(62)).as_bytes()),
+            None
+        );
+    }
+}

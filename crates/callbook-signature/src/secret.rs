@@ -1,0 +1,61 @@
+//! Key material: redacted in `Debug`, zeroed on drop.
+
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// A shared secret as raw bytes.
+///
+/// `Debug` prints `[redacted]`; the bytes are zeroed when dropped.
+#[derive(Clone)]
+pub struct Secret(Zeroizing<Vec<u8>>);
+
+impl Secret {
+    /// Wraps raw key bytes.
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(Zeroizing::new(bytes.into()))
+    }
+
+    /// The key bytes. Do not log them.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Whether the key is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self::from_bytes(s.as_bytes())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self::from_bytes(s.into_bytes())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Compares two byte strings in constant time for equal lengths (the length itself is not
+/// secret): every byte is visited, differences are OR-folded, and the fold is hidden from the
+/// optimiser before the single comparison.
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// [`ct_eq`] for MACs.
+pub(crate) fn ct_eq32(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    ct_eq(a, b)
+}

@@ -1,0 +1,7 @@
+//! Integration tests of callbook-signature.
+
+mod aircall;
+mod calendly;
+mod no_panic;
+mod oracles;
+mod standard;
