@@ -36,21 +36,26 @@ impl Clock for FixedClock {
 pub(crate) const MAX_TIMESTAMP: i64 = 253_402_300_799;
 
 /// Parses a signed UNIX timestamp: ASCII digits only, positive, before year 10000.
-pub(crate) fn parse_timestamp(raw: &str) -> Result<i64, crate::Error> {
+pub(crate) fn parse_timestamp(raw: &[u8]) -> Result<i64, crate::Error> {
     let invalid = |reason| crate::Error::InvalidTimestamp { reason };
     if raw.is_empty() {
         return Err(invalid("empty"));
     }
-    if !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid("not a whole number of seconds"));
-    }
-    // At most 12 digits, so the parse cannot overflow.
+    // At most 12 digits, so the accumulation below cannot overflow.
     if raw.len() > 12 {
-        return Err(invalid("out of range"));
+        return Err(if raw.iter().all(u8::is_ascii_digit) {
+            invalid("out of range")
+        } else {
+            invalid("not a whole number of seconds")
+        });
     }
-    let t: i64 = raw
-        .parse()
-        .map_err(|_| invalid("not a whole number of seconds"))?;
+    let mut t: i64 = 0;
+    for &d in raw {
+        if !d.is_ascii_digit() {
+            return Err(invalid("not a whole number of seconds"));
+        }
+        t = t * 10 + i64::from(d - b'0');
+    }
     if t == 0 || t > MAX_TIMESTAMP {
         return Err(invalid("out of range"));
     }

@@ -228,7 +228,7 @@ impl Webhook {
         let timestamp = timestamp.ok_or(Error::MissingHeader(TIMESTAMP_HEADER))?;
         let signature = signature.ok_or(Error::MissingHeader(SIGNATURE_HEADER))?;
         check_id(id)?;
-        let t = parse_timestamp(timestamp.trim())?;
+        let t = parse_timestamp(timestamp.trim_ascii().as_bytes())?;
         let candidates = parse_signatures(signature)?;
         let mut matched = false;
         for secret in &self.secrets {
