@@ -1,0 +1,22 @@
+//! The crate's error type.
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database URL is not one this build supports.
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH")]
+    UnsupportedUrl(String),
+    /// The database could not be reached or answered with an error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The store is shutting down or its writer stopped.
+    #[error("store is closed")]
+    Closed,
+    /// A stored value could not be decoded.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,232 @@
+//! What the store holds.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// An event's ID: a UUIDv7, so IDs sort by arrival time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(Uuid);
+
+impl EventId {
+    /// A new time-ordered ID.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// The UUID.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl Default for EventId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl FromStr for EventId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+impl From<Uuid> for EventId {
+    fn from(u: Uuid) -> Self {
+        Self(u)
+    }
+}
+
+/// Who sent an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Provider {
+    /// Calendly.
+    Calendly,
+    /// Aircall.
+    Aircall,
+}
+
+impl Provider {
+    /// The lowercase name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Calendly => "calendly",
+            Self::Aircall => "aircall",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Provider {
+    type Err = UnknownProvider;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "calendly" => Ok(Self::Calendly),
+            "aircall" => Ok(Self::Aircall),
+            _ => Err(UnknownProvider(s.to_owned())),
+        }
+    }
+}
+
+/// A provider name this version does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown provider {0:?} (expected calendly or aircall)")]
+pub struct UnknownProvider(pub String);
+
+/// Whether the body parsed as its provider's model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", content = "error", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ParseStatus {
+    /// It did.
+    Parsed,
+    /// It did not; the raw body is kept anyway.
+    Unparsed(String),
+}
+
+/// An event to store.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewEvent {
+    /// Its ID (generate with [`EventId::new`]).
+    pub id: EventId,
+    /// The configured source it arrived on.
+    pub source: String,
+    /// The provider.
+    pub provider: Provider,
+    /// The event type, such as `invitee.created`, when known.
+    pub event_type: Option<String>,
+    /// De-duplication key, unique per source.
+    pub dedupe_key: String,
+    /// Arrival time.
+    pub received_at: DateTime<Utc>,
+    /// The provider's own event time.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// The body exactly as received.
+    pub body: Vec<u8>,
+    /// Headers worth keeping (never credentials).
+    pub headers: Vec<(String, String)>,
+    /// Parse outcome.
+    pub parse_status: ParseStatus,
+}
+
+impl NewEvent {
+    /// An event with the required fields; the rest default to "unknown".
+    pub fn new(
+        source: impl Into<String>,
+        provider: Provider,
+        dedupe_key: impl Into<String>,
+        body: Vec<u8>,
+    ) -> Self {
+        Self {
+            id: EventId::new(),
+            source: source.into(),
+            provider,
+            event_type: None,
+            dedupe_key: dedupe_key.into(),
+            received_at: Utc::now(),
+            occurred_at: None,
+            body,
+            headers: Vec::new(),
+            parse_status: ParseStatus::Parsed,
+        }
+    }
+}
+
+/// The result of an insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsertOutcome {
+    /// The stored event's ID: the new one, or the original's for a duplicate.
+    pub id: EventId,
+    /// Whether an event with the same de-duplication key was already stored.
+    pub duplicate: bool,
+}
+
+/// A stored event without its body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EventSummary {
+    /// ID.
+    pub id: EventId,
+    /// Source.
+    pub source: String,
+    /// Provider.
+    pub provider: Provider,
+    /// Event type.
+    pub event_type: Option<String>,
+    /// De-duplication key.
+    pub dedupe_key: String,
+    /// Arrival time.
+    pub received_at: DateTime<Utc>,
+    /// The provider's event time.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// Parse outcome.
+    pub parse_status: ParseStatus,
+    /// Body size in bytes.
+    pub body_len: u64,
+}
+
+/// A stored event with its body and headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredEvent {
+    /// Everything but the body.
+    pub summary: EventSummary,
+    /// The body exactly as received.
+    pub body: Vec<u8>,
+    /// Stored headers.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Filters and cursor for listing events, newest first. Build with struct update syntax
+/// (`EventQuery { source: Some(..), ..Default::default() }`).
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// Only this source.
+    pub source: Option<String>,
+    /// Only this provider.
+    pub provider: Option<Provider>,
+    /// Only this event type.
+    pub event_type: Option<String>,
+    /// Received at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Received before.
+    pub until: Option<DateTime<Utc>>,
+    /// Continue after this ID (the `next_cursor` of the previous page).
+    pub before: Option<EventId>,
+    /// Page size (1 to 1000; default 100).
+    pub limit: Option<u32>,
+}
+
+/// One page of events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventPage {
+    /// Newest first.
+    pub events: Vec<EventSummary>,
+    /// Pass as [`EventQuery::before`] for the next page; `None` on the last page.
+    pub next_cursor: Option<EventId>,
+}
+
+/// Page size bounds.
+pub const DEFAULT_PAGE: u32 = 100;
+/// The largest page.
+pub const MAX_PAGE: u32 = 1000;

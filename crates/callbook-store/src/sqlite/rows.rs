@@ -1,0 +1,71 @@
+//! Row decoding.
+
+use crate::Error;
+use crate::model::{EventId, EventSummary, ParseStatus, Provider, StoredEvent};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+pub(super) const SELECT_SUMMARY: &str = "SELECT id, source, provider, event_type, dedupe_key, \
+    received_at, occurred_at, parse_status, parse_error, length(body) AS body_len FROM events";
+
+pub(super) const SELECT_FULL: &str = "SELECT id, source, provider, event_type, dedupe_key, \
+    received_at, occurred_at, parse_status, parse_error, length(body) AS body_len, body, headers \
+    FROM events WHERE id = ?";
+
+fn millis(ms: i64) -> Result<DateTime<Utc>, Error> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| Error::Corrupt(format!("timestamp {ms}")))
+}
+
+pub(super) fn summary(row: &SqliteRow) -> Result<EventSummary, Error> {
+    let id: String = row.try_get("id")?;
+    let provider: String = row.try_get("provider")?;
+    let status: String = row.try_get("parse_status")?;
+    let parse_status = match status.as_str() {
+        "parsed" => ParseStatus::Parsed,
+        _ => ParseStatus::Unparsed(
+            row.try_get::<Option<String>, _>("parse_error")?
+                .unwrap_or_default(),
+        ),
+    };
+    Ok(EventSummary {
+        id: id
+            .parse::<EventId>()
+            .map_err(|e| Error::Corrupt(format!("event id {id:?}: {e}")))?,
+        source: row.try_get("source")?,
+        provider: provider
+            .parse::<Provider>()
+            .map_err(|e| Error::Corrupt(e.to_string()))?,
+        event_type: row.try_get("event_type")?,
+        dedupe_key: row.try_get("dedupe_key")?,
+        received_at: millis(row.try_get("received_at")?)?,
+        occurred_at: row
+            .try_get::<Option<i64>, _>("occurred_at")?
+            .map(millis)
+            .transpose()?,
+        parse_status,
+        body_len: u64::try_from(row.try_get::<i64, _>("body_len")?).unwrap_or(0),
+    })
+}
+
+pub(super) fn stored_event(row: &SqliteRow) -> Result<StoredEvent, Error> {
+    let headers: String = row.try_get("headers")?;
+    let headers: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&headers).map_err(|e| Error::Corrupt(format!("headers: {e}")))?;
+    Ok(StoredEvent {
+        summary: summary(row)?,
+        body: row.try_get("body")?,
+        headers: headers
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
+            .collect(),
+    })
+}
+
+pub(super) fn headers_json(headers: &[(String, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}

@@ -1,0 +1,3 @@
+//! The store's behaviour against a real SQLite file.
+
+mod sqlite;
