@@ -147,6 +147,28 @@ impl Payload {
         }
     }
 
+    /// The URI of the resource the event is about: the invitee, event type, submission,
+    /// contact or recap; for an unknown event, the payload's top-level `uri` if any.
+    pub fn resource_uri(&self) -> Option<&str> {
+        match self {
+            Self::InviteeCreated(i)
+            | Self::InviteeCanceled(i)
+            | Self::InviteeNoShowCreated(i)
+            | Self::InviteeNoShowDeleted(i) => Some(i.uri.as_str()),
+            Self::EventTypeCreated(e) | Self::EventTypeUpdated(e) | Self::EventTypeDeleted(e) => {
+                Some(e.uri.as_str())
+            }
+            Self::RoutingFormSubmissionCreated(s) => Some(s.uri.as_str()),
+            Self::ContactCreated(c) | Self::ContactUpdated(c) => Some(c.contact.uri.as_str()),
+            Self::ContactDeleted(c) => Some(c.contact.uri.as_str()),
+            Self::MeetingRecapCreated(r) | Self::MeetingRecapUpdated(r) => {
+                Some(r.recap.uri.as_str())
+            }
+            Self::MeetingRecapDeleted(r) => Some(r.recap.uri.as_str()),
+            Self::Unknown { payload, .. } => payload.get("uri").and_then(|u| u.as_str()),
+        }
+    }
+
     /// Parses a payload for a given event name from any serde deserializer.
     pub fn deserialize_for<'de, D: Deserializer<'de>>(
         event: &str,

@@ -1,0 +1,154 @@
+//! The admin API: `GET /admin/events`, `GET /admin/events/{id}`, `GET /admin/openapi.json`.
+//! Bearer token required; without a configured token the routes do not exist.
+
+use crate::config::expose;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use callbook_store::{EventId, EventQuery, EventSummary, Provider};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub(crate) fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/admin/events", get(list_events))
+        .route("/admin/events/{id}", get(get_event))
+        .route("/admin/openapi.json", get(openapi))
+        .route_layer(middleware::from_fn_with_state(state, require_token))
+}
+
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(expected) = &state.admin_token else {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "the admin API is off")
+            .into_response();
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let ok = given.is_some_and(|g| constant_time_eq(g.as_bytes(), expose(expected).as_bytes()));
+    if !ok {
+        let mut response = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid admin bearer token is required",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    next.run(request).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    source: Option<String>,
+    provider: Option<Provider>,
+    event_type: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    cursor: Option<EventId>,
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct EventList {
+    events: Vec<EventSummary>,
+    next_cursor: Option<EventId>,
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EventList>, ApiError> {
+    let Query(p) = params
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let query = EventQuery {
+        source: p.source,
+        provider: p.provider,
+        event_type: p.event_type,
+        since: p.since,
+        until: p.until,
+        before: p.cursor,
+        limit: p.limit,
+    };
+    let page = state.store.list_events(&query).await.map_err(store_error)?;
+    Ok(Json(EventList {
+        events: page.events,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Serialize)]
+struct EventDetail {
+    #[serde(flatten)]
+    summary: EventSummary,
+    headers: serde_json::Map<String, serde_json::Value>,
+    /// The body as text when it is UTF-8.
+    body: Option<String>,
+    /// The body exactly, base64.
+    body_base64: String,
+}
+
+async fn get_event(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<EventDetail>, ApiError> {
+    let id: EventId = id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "not an event ID"))?;
+    let event = state
+        .store
+        .get_event(id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such event"))?;
+    Ok(Json(EventDetail {
+        summary: event.summary,
+        headers: event
+            .headers
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect(),
+        body: String::from_utf8(event.body.clone()).ok(),
+        body_base64: base64::engine::general_purpose::STANDARD.encode(&event.body),
+    }))
+}
+
+fn store_error(e: callbook_store::Error) -> ApiError {
+    tracing::error!(error = %e, "admin query failed");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage_unavailable",
+        "the store did not answer",
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        include_str!("openapi.json"),
+    )
+}

@@ -1,0 +1,288 @@
+//! Configuration: what the binary reads from TOML, as typed structs.
+//!
+//! Unknown keys are errors: a typo must never silently disable verification. Secrets may be
+//! given by value, from an environment variable or from a file:
+//!
+//! ```toml
+//! signing_keys = ["literal-key", { env = "CALENDLY_SIGNING_KEY" }, { file = "/run/secrets/key" }]
+//! ```
+
+use callbook_store::Provider;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// HTTP listener and limits.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Where events are stored.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// The admin API.
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// Webhook sources.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Largest accepted webhook body. Default 256 KiB.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Time allowed for one request. Default 10 s (Calendly gives up after 15 s, Aircall 5 s
+    /// of its own, so a slow disk must not hold a request longer than that).
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_max_body() -> usize {
+    256 * 1024
+}
+fn default_request_timeout() -> u64 {
+    10
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            max_body_bytes: default_max_body(),
+            request_timeout_secs: default_request_timeout(),
+        }
+    }
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH`. Default `sqlite://callbook.db`.
+    #[serde(default = "default_db")]
+    pub url: String,
+    /// `process` (survives a crash of callbook; default) or `power_loss` (fsync every commit).
+    #[serde(default)]
+    pub durability: DurabilityConfig,
+}
+
+fn default_db() -> String {
+    "sqlite://callbook.db".into()
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: default_db(),
+            durability: DurabilityConfig::default(),
+        }
+    }
+}
+
+/// `database.durability`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DurabilityConfig {
+    /// A 2xx'd event survives `kill -9` of callbook.
+    #[default]
+    Process,
+    /// A 2xx'd event also survives power loss.
+    PowerLoss,
+}
+
+impl From<DurabilityConfig> for callbook_store::Durability {
+    fn from(d: DurabilityConfig) -> Self {
+        match d {
+            DurabilityConfig::Process => Self::Process,
+            DurabilityConfig::PowerLoss => Self::PowerLoss,
+        }
+    }
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AdminConfig {
+    /// Bearer token of the admin API; without one, the admin API is off.
+    pub token: Option<SecretValue>,
+}
+
+/// `[[sources]]`: one webhook endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SourceConfig {
+    /// Name, used in the URL: `/webhooks/{provider}/{name}`.
+    pub name: String,
+    /// `calendly` or `aircall`.
+    pub provider: Provider,
+    /// Calendly signing keys (several during rotation).
+    #[serde(default)]
+    pub signing_keys: Vec<SecretValue>,
+    /// Calendly timestamp tolerance in seconds. Default 180.
+    pub tolerance_secs: Option<u64>,
+    /// Aircall webhook tokens (one per webhook or account).
+    #[serde(default)]
+    pub tokens: Vec<SecretValue>,
+}
+
+impl SourceConfig {
+    /// A Calendly source.
+    pub fn calendly(name: impl Into<String>, signing_keys: Vec<SecretValue>) -> Self {
+        Self {
+            name: name.into(),
+            provider: Provider::Calendly,
+            signing_keys,
+            tolerance_secs: None,
+            tokens: Vec::new(),
+        }
+    }
+
+    /// An Aircall source.
+    pub fn aircall(name: impl Into<String>, tokens: Vec<SecretValue>) -> Self {
+        Self {
+            name: name.into(),
+            provider: Provider::Aircall,
+            signing_keys: Vec::new(),
+            tolerance_secs: None,
+            tokens,
+        }
+    }
+}
+
+/// A secret given by value, by environment variable or by file.
+#[derive(Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SecretValue {
+    /// The value itself.
+    Value(SecretString),
+    /// `{ env = "VAR" }`
+    Env {
+        /// The variable.
+        env: String,
+    },
+    /// `{ file = "PATH" }` (one trailing newline is removed).
+    File {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Value(_) => f.write_str("SecretValue([redacted])"),
+            Self::Env { env } => write!(f, "SecretValue(env {env})"),
+            Self::File { file } => write!(f, "SecretValue(file {})", file.display()),
+        }
+    }
+}
+
+impl From<&str> for SecretValue {
+    fn from(s: &str) -> Self {
+        Self::Value(SecretString::from(s))
+    }
+}
+
+impl SecretValue {
+    /// Reads the secret. Errors name the variable or file, never the value.
+    pub fn resolve(&self) -> Result<SecretString, crate::Error> {
+        match self {
+            Self::Value(v) => Ok(v.clone()),
+            Self::Env { env } => std::env::var(env).map(SecretString::from).map_err(|_| {
+                crate::Error::Config(format!("environment variable {env} is not set"))
+            }),
+            Self::File { file } => {
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    crate::Error::Config(format!("cannot read secret file {}: {e}", file.display()))
+                })?;
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                let text = text.strip_suffix('\r').unwrap_or(text);
+                Ok(SecretString::from(text))
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML. The error says where (line and column) and what.
+    pub fn from_toml(text: &str) -> Result<Self, crate::Error> {
+        toml::from_str(text).map_err(|e| crate::Error::Config(e.to_string()))
+    }
+
+    /// Checks what serde cannot: source names, required keys per provider, limits.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        let err = |m: String| Err(crate::Error::Config(m));
+        if self.server.max_body_bytes == 0 {
+            return err("server.max_body_bytes must be greater than 0".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let at = format!("sources[{i}]");
+            if s.name.is_empty()
+                || !s
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return err(format!(
+                    "{at}.name {:?} must be non-empty and use only letters, digits, '-' and '_'",
+                    s.name
+                ));
+            }
+            if !names.insert(s.name.as_str()) {
+                return err(format!("{at}.name {:?} is used twice", s.name));
+            }
+            match s.provider {
+                Provider::Calendly => {
+                    if s.signing_keys.is_empty() {
+                        return err(format!(
+                            "{at}.signing_keys: a Calendly source needs at least one signing key"
+                        ));
+                    }
+                    if !s.tokens.is_empty() {
+                        return err(format!("{at}.tokens is for Aircall sources"));
+                    }
+                }
+                Provider::Aircall => {
+                    if s.tokens.is_empty() {
+                        return err(format!(
+                            "{at}.tokens: an Aircall source needs at least one webhook token"
+                        ));
+                    }
+                    if !s.signing_keys.is_empty() || s.tolerance_secs.is_some() {
+                        return err(format!(
+                            "{at}.signing_keys and tolerance_secs are for Calendly sources"
+                        ));
+                    }
+                }
+                _ => return err(format!("{at}.provider is not supported")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Exposes a resolved secret's text (internal helper that keeps `expose_secret` in one place).
+pub(crate) fn expose(secret: &SecretString) -> &str {
+    secret.expose_secret()
+}

@@ -1,0 +1,134 @@
+//! The callbook webhook gateway as a library.
+//!
+//! ```text
+//! POST /webhooks/calendly/{source}   verify Calendly-Webhook-Signature, store, 200 {"id","duplicate"}
+//! POST /webhooks/aircall/{source}    verify the body token, store, 200 {"id","duplicate"}
+//! GET  /healthz  /readyz  /metrics
+//! GET  /admin/events  /admin/events/{id}  /admin/openapi.json   (bearer token)
+//! ```
+//!
+//! Every 2xx means the event is durably stored. A wrong signature is a 401 and nothing is
+//! stored; an oversized body a 413; a verified body that does not parse is stored raw, marked
+//! unparsed, and acknowledged.
+//!
+//! [`Server::router`] gives an axum [`Router`](axum::Router) that can be mounted into another
+//! application; [`Server::serve`] runs it on a listener with graceful shutdown.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), callbook_server::Error> {
+//! use callbook_server::{Config, Server};
+//!
+//! let config = Config::from_toml(r#"
+//!     [[sources]]
+//!     name = "calendly"
+//!     provider = "calendly"
+//!     signing_keys = [{ env = "CALENDLY_SIGNING_KEY" }]
+//! "#)?;
+//! let server = Server::from_config(config.clone()).await?;
+//! let listener = tokio::net::TcpListener::bind(config.server.listen).await?;
+//! // Serves until the future completes (the binary passes Ctrl-C / SIGTERM).
+//! server.serve(listener, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+mod admin;
+pub mod classify;
+pub mod config;
+mod error;
+mod health;
+mod ingest;
+mod metrics;
+mod state;
+
+pub use config::Config;
+pub use error::Error;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use callbook_store::Store;
+use state::AppState;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+
+/// A configured server: sources with their verifiers, the store, metrics.
+pub struct Server {
+    state: AppState,
+    request_timeout: Duration,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("sources", &self.state.sources.keys().collect::<Vec<_>>())
+            .field("admin", &self.state.admin_token.is_some())
+            .finish()
+    }
+}
+
+impl Server {
+    /// Opens the configured store and builds the server.
+    pub async fn from_config(config: Config) -> Result<Self, Error> {
+        config.validate()?;
+        let store =
+            callbook_store::open(&config.database.url, config.database.durability.into()).await?;
+        Self::with_store(&config, store)
+    }
+
+    /// Builds the server on a store the caller opened (or implemented).
+    pub fn with_store(config: &Config, store: Arc<dyn Store>) -> Result<Self, Error> {
+        Ok(Self {
+            state: AppState::new(config, store)?,
+            request_timeout: Duration::from_secs(config.server.request_timeout_secs.max(1)),
+        })
+    }
+
+    /// Names of the configured sources.
+    pub fn source_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.state.sources.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// The store.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state.store.clone()
+    }
+
+    /// The routes, ready to serve or to mount into another axum application.
+    pub fn router(&self) -> Router {
+        let webhooks = Router::new()
+            .route("/webhooks/calendly/{source}", post(ingest::calendly))
+            .route("/webhooks/aircall/{source}", post(ingest::aircall));
+        Router::new()
+            .merge(webhooks)
+            .route("/healthz", get(health::healthz))
+            .route("/readyz", get(health::readyz))
+            .route("/metrics", get(health::metrics))
+            .merge(admin::router(self.state.clone()))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                self.request_timeout,
+            ))
+            .with_state(self.state.clone())
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, finishes in-flight requests and
+    /// closes the store.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let store = self.state.store.clone();
+        let app = self.router();
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        store.close().await;
+        result.map_err(Error::Io)
+    }
+}

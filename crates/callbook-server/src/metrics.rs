@@ -1,0 +1,172 @@
+//! Prometheus metrics. Per-source handles are created once at start-up, so counting on the
+//! request path allocates nothing.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::collections::HashMap;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Rejection reasons counted per source.
+pub(crate) const REJECT_REASONS: &[&str] = &[
+    "missing_header",
+    "malformed_header",
+    "invalid_timestamp",
+    "timestamp_out_of_tolerance",
+    "signature_mismatch",
+    "missing_token",
+    "invalid_token",
+    "invalid_json",
+    "token_mismatch",
+    "payload_too_large",
+    "storage_unavailable",
+];
+
+/// All metrics of one server.
+pub(crate) struct Metrics {
+    registry: Registry,
+    received: Family<Labels, Counter>,
+    rejected: Family<Labels, Counter>,
+    duplicates: Family<Labels, Counter>,
+    stored: Family<Labels, Counter>,
+    latency: Family<Labels, Histogram>,
+    body_bytes: Family<Labels, Histogram>,
+}
+
+/// The handles of one source.
+#[derive(Clone)]
+pub(crate) struct SourceMetrics {
+    pub(crate) received: Counter,
+    pub(crate) duplicates: Counter,
+    pub(crate) stored_parsed: Counter,
+    pub(crate) stored_unparsed: Counter,
+    pub(crate) latency: Histogram,
+    pub(crate) body_bytes: Histogram,
+    rejected: HashMap<&'static str, Counter>,
+}
+
+impl SourceMetrics {
+    pub(crate) fn rejected(&self, reason: &str) {
+        if let Some(c) = self.rejected.get(reason) {
+            c.inc();
+        }
+    }
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("callbook");
+        let received = Family::<Labels, Counter>::default();
+        let rejected = Family::<Labels, Counter>::default();
+        let duplicates = Family::<Labels, Counter>::default();
+        let stored = Family::<Labels, Counter>::default();
+        let latency = Family::<Labels, Histogram>::new_with_constructor(
+            (|| Histogram::new(exponential_buckets(0.0001, 2.0, 16))) as fn() -> Histogram,
+        );
+        let body_bytes = Family::<Labels, Histogram>::new_with_constructor(
+            (|| Histogram::new(exponential_buckets(256.0, 2.0, 12))) as fn() -> Histogram,
+        );
+        registry.register(
+            "webhooks_received",
+            "Webhook requests received",
+            received.clone(),
+        );
+        registry.register(
+            "webhooks_rejected",
+            "Webhook requests rejected, by reason",
+            rejected.clone(),
+        );
+        registry.register(
+            "webhooks_duplicates",
+            "Redeliveries of stored events",
+            duplicates.clone(),
+        );
+        registry.register(
+            "events_stored",
+            "Events stored, by parse status",
+            stored.clone(),
+        );
+        registry.register(
+            "ingest_duration_seconds",
+            "Time from request to durable acknowledgement",
+            latency.clone(),
+        );
+        registry.register(
+            "webhook_body_bytes",
+            "Size of webhook bodies",
+            body_bytes.clone(),
+        );
+        Self {
+            registry,
+            received,
+            rejected,
+            duplicates,
+            stored,
+            latency,
+            body_bytes,
+        }
+    }
+
+    pub(crate) fn source(&self, source: &str, provider: &str) -> SourceMetrics {
+        let l = |extra: &[(&'static str, &str)]| -> Labels {
+            let mut v = vec![
+                ("source", source.to_owned()),
+                ("provider", provider.to_owned()),
+            ];
+            v.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+            v
+        };
+        // One statement per handle: `get_or_create` returns a lock guard that lives until the
+        // end of its statement, and a second lookup in the same family would deadlock on it.
+        let received = self.received.get_or_create(&l(&[])).clone();
+        let duplicates = self.duplicates.get_or_create(&l(&[])).clone();
+        let stored_parsed = self
+            .stored
+            .get_or_create(&l(&[("parse_status", "parsed")]))
+            .clone();
+        let stored_unparsed = self
+            .stored
+            .get_or_create(&l(&[("parse_status", "unparsed")]))
+            .clone();
+        let latency = self.latency.get_or_create(&l(&[])).clone();
+        let body_bytes = self.body_bytes.get_or_create(&l(&[])).clone();
+        let mut rejected = HashMap::new();
+        for reason in REJECT_REASONS {
+            let counter = self
+                .rejected
+                .get_or_create(&l(&[("reason", reason)]))
+                .clone();
+            rejected.insert(*reason, counter);
+        }
+        SourceMetrics {
+            received,
+            duplicates,
+            stored_parsed,
+            stored_unparsed,
+            latency,
+            body_bytes,
+            rejected,
+        }
+    }
+
+    /// Requests for sources that do not exist, counted under one label.
+    pub(crate) fn unknown_source(&self) {
+        self.rejected
+            .get_or_create(&vec![
+                ("source", String::new()),
+                ("provider", String::new()),
+                ("reason", "unknown_source".to_owned()),
+            ])
+            .inc();
+    }
+
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

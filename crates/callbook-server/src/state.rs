@@ -1,0 +1,107 @@
+//! Shared state of the running server.
+
+use crate::Error;
+use crate::config::{Config, expose};
+use crate::metrics::{Metrics, SourceMetrics};
+use callbook_signature::{aircall, calendly};
+use callbook_store::{Provider, Store};
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// How a source verifies deliveries.
+pub(crate) enum Verifier {
+    Calendly(calendly::Verifier),
+    Aircall(aircall::Verifier),
+}
+
+/// A configured source, ready to verify.
+pub(crate) struct Source {
+    pub(crate) name: Arc<str>,
+    pub(crate) provider: Provider,
+    pub(crate) verifier: Verifier,
+    pub(crate) metrics: SourceMetrics,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) sources: HashMap<String, Source>,
+    pub(crate) admin_token: Option<SecretString>,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) metrics: Metrics,
+}
+
+/// Cheap to clone: one `Arc`.
+#[derive(Clone)]
+pub(crate) struct AppState(pub(crate) Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub(crate) fn new(config: &Config, store: Arc<dyn Store>) -> Result<Self, Error> {
+        config.validate()?;
+        let metrics = Metrics::new();
+        let mut sources = HashMap::new();
+        for s in &config.sources {
+            let secret_err = |error| Error::Secret {
+                source_name: s.name.clone(),
+                error,
+            };
+            let verifier = match s.provider {
+                Provider::Calendly => {
+                    let keys = resolve_all(&s.signing_keys)?;
+                    let mut v =
+                        calendly::Verifier::new(keys.iter().map(expose)).map_err(secret_err)?;
+                    if let Some(t) = s.tolerance_secs {
+                        v = v.with_tolerance(t);
+                    }
+                    Verifier::Calendly(v)
+                }
+                Provider::Aircall => {
+                    let tokens = resolve_all(&s.tokens)?;
+                    Verifier::Aircall(
+                        aircall::Verifier::new(tokens.iter().map(expose)).map_err(secret_err)?,
+                    )
+                }
+                _ => {
+                    return Err(Error::Config(format!(
+                        "source {:?}: unsupported provider",
+                        s.name
+                    )));
+                }
+            };
+            let source = Source {
+                name: Arc::from(s.name.as_str()),
+                provider: s.provider,
+                verifier,
+                metrics: metrics.source(&s.name, s.provider.as_str()),
+            };
+            sources.insert(s.name.clone(), source);
+        }
+        let admin_token = config
+            .admin
+            .token
+            .as_ref()
+            .map(|t| t.resolve())
+            .transpose()?;
+        if admin_token.as_ref().is_some_and(|t| expose(t).is_empty()) {
+            return Err(Error::Config("admin.token is empty".into()));
+        }
+        Ok(Self(Arc::new(Inner {
+            store,
+            sources,
+            admin_token,
+            max_body_bytes: config.server.max_body_bytes,
+            metrics,
+        })))
+    }
+}
+
+fn resolve_all(values: &[crate::config::SecretValue]) -> Result<Vec<SecretString>, Error> {
+    values.iter().map(|v| v.resolve()).collect()
+}

@@ -1,0 +1,125 @@
+use crate::harness::*;
+use serde_json::Value;
+use std::collections::HashSet;
+
+#[tokio::test]
+async fn the_admin_api_requires_the_token() {
+    let s = TestServer::start().await;
+    let url = format!("{}/admin/events", s.base);
+    let r = s.client.get(&url).send().await.expect("send");
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let r = s
+        .client
+        .get(&url)
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+    let r = s
+        .client
+        .get(&url)
+        .bearer_auth(format!("{ADMIN_TOKEN}x"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+    assert_eq!(s.admin_get("/admin/events").await.status(), 200);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_token_the_admin_api_is_off() {
+    let s = TestServer::start_with("").await;
+    let r = s
+        .client
+        .get(format!("{}/admin/events", s.base))
+        .bearer_auth("anything")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 404);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn pagination_neither_skips_nor_repeats() {
+    let s = TestServer::start().await;
+    let template: Value = serde_json::from_slice(SEED).expect("json");
+    for i in 0..23 {
+        let mut body = template.clone();
+        body["payload"]["uri"] =
+            format!("https://api.calendly.com/scheduled_events/E/invitees/P{i}").into();
+        assert_eq!(
+            s.send_signed(&serde_json::to_vec(&body).expect("b"))
+                .await
+                .status(),
+            200
+        );
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/admin/events?limit=5&cursor={c}"),
+            None => "/admin/events?limit=5".into(),
+        };
+        let page: Value = s.admin_get(&path).await.json().await.expect("json");
+        let events = page["events"].as_array().expect("events");
+        assert!(events.len() <= 5);
+        seen.extend(
+            events
+                .iter()
+                .map(|e| e["id"].as_str().expect("id").to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 23);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 23);
+
+    let filtered: Value = s
+        .admin_get("/admin/events?source=air")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(filtered["events"].as_array().expect("e").len(), 0);
+    let filtered: Value = s
+        .admin_get("/admin/events?provider=calendly&event_type=invitee.created")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(filtered["events"].as_array().expect("e").len(), 23);
+    let bad = s.admin_get("/admin/events?limit=abc").await;
+    assert_eq!(bad.status(), 400);
+    let bad = s.admin_get("/admin/events?colour=red").await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(s.admin_get("/admin/events/not-an-id").await.status(), 400);
+    assert_eq!(
+        s.admin_get("/admin/events/0190a1b2-0000-7000-8000-000000000000")
+            .await
+            .status(),
+        404
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_routes() {
+    let s = TestServer::start().await;
+    let doc: Value = s
+        .admin_get("/admin/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/admin/events"]["get"].is_object());
+    assert!(doc["paths"]["/admin/events/{id}"]["get"].is_object());
+    s.stop().await;
+}

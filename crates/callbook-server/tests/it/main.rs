@@ -1,0 +1,5 @@
+//! End-to-end tests: real HTTP on a loopback port, a real SQLite file.
+
+mod admin;
+mod harness;
+mod ingest;
