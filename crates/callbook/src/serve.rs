@@ -1,0 +1,89 @@
+//! `callbook serve`.
+
+use crate::cli::Failure;
+use anyhow::Context;
+use callbook_server::{Config, Server};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Loads the configuration file, or the defaults when there is none.
+pub(crate) fn load_config(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), Failure> {
+    let path = match path {
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from("callbook.toml")).filter(|p| p.exists()),
+    };
+    let Some(path) = path else {
+        return Ok((Config::default(), None));
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))
+        .map_err(Failure::Config)?;
+    let config = Config::from_toml(&text)
+        .and_then(|c| c.validate().map(|()| c))
+        .map_err(|e| Failure::Config(anyhow::anyhow!("{}: {e}", path.display())))?;
+    Ok((config, Some(path)))
+}
+
+pub(crate) async fn run(config_path: Option<PathBuf>) -> Result<ExitCode, Failure> {
+    let (config, path) = load_config(config_path.as_deref())?;
+    match &path {
+        Some(p) => tracing::info!(config = %p.display(), "configuration loaded"),
+        None => tracing::info!("no callbook.toml: using defaults"),
+    }
+    if config.sources.is_empty() {
+        tracing::warn!(
+            "no source is configured: every webhook will get 404. Run `callbook init` to write a \
+             callbook.toml with a Calendly source, or add a [[sources]] table"
+        );
+    }
+    let server = Server::from_config(config.clone())
+        .await
+        .map_err(|e| match e {
+            callbook_server::Error::Config(_) | callbook_server::Error::Secret { .. } => {
+                Failure::Config(e.into())
+            }
+            other => Failure::Runtime(other.into()),
+        })?;
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))
+        .map_err(Failure::Runtime)?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::Runtime(e.into()))?;
+    tracing::info!(
+        listen = %local,
+        database = %config.database.url,
+        sources = ?server.source_names(),
+        admin = config.admin.token.is_some(),
+        "callbook is listening"
+    );
+    server
+        .serve(listener, shutdown_signal())
+        .await
+        .map_err(|e| Failure::Runtime(e.into()))?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
