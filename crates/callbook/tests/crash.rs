@@ -1,0 +1,149 @@
+//! Crash safety: every event answered 2xx is on disk, even when the process is killed with
+//! SIGKILL in the middle of a stream of concurrent deliveries.
+
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const KEY: &str = "crash-test-signing-key";
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn start(config: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_callbook"))
+        .args(["serve", "--log-format", "json", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start callbook")
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server did not become ready");
+}
+
+fn body(n: usize) -> Vec<u8> {
+    format!(
+        r#"{{"event":"invitee.created","created_at":"2026-01-01T00:00:00.000000Z","created_by":"https://api.calendly.com/users/U","payload":{{"uri":"https://api.calendly.com/scheduled_events/E/invitees/I{n}","email":"x@example.com","name":"X","status":"active","event":"https://api.calendly.com/scheduled_events/E","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}}}}"#
+    )
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_event_survives_kill_9() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("crash.db");
+    let port = free_port();
+    let config = dir.path().join("callbook.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"sqlite://{}\"\n\
+             [[sources]]\nname = \"cal\"\nprovider = \"calendly\"\nsigning_keys = [\"{KEY}\"]\n",
+            db.display()
+        ),
+    )
+    .expect("config");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let mut child = start(&config);
+    wait_ready(&client, &base).await;
+
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut senders = Vec::new();
+    for worker in 0..16 {
+        let (client, base, acked) = (client.clone(), base.clone(), acked.clone());
+        senders.push(tokio::spawn(async move {
+            for i in 0.. {
+                let body = body(worker * 1_000_000 + i);
+                let t = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .expect("clock")
+                    .as_secs();
+                let header = callbook_signature::calendly::sign(KEY.as_bytes(), t as i64, &body);
+                let sent = client
+                    .post(format!("{base}/webhooks/calendly/cal"))
+                    .header("Calendly-Webhook-Signature", header)
+                    .body(body)
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if !response.status().is_success() {
+                    break;
+                }
+                let Ok(json) = response.json::<serde_json::Value>().await else {
+                    break;
+                };
+                if let Some(id) = json["id"].as_str() {
+                    acked.lock().expect("lock").push(id.to_owned());
+                }
+            }
+        }));
+    }
+    // Let a few hundred deliveries through, then kill the process mid-stream.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked.lock().expect("lock").len() < 400 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    for s in senders {
+        let _ = s.await;
+    }
+    let acked: HashSet<String> = acked.lock().expect("lock").iter().cloned().collect();
+    assert!(
+        acked.len() >= 400,
+        "only {} deliveries acknowledged before the kill",
+        acked.len()
+    );
+
+    // Open the database the killed process left behind and look for every acknowledged ID.
+    let store = callbook_store::open(
+        &format!("sqlite://{}", db.display()),
+        callbook_store::Durability::Process,
+    )
+    .await
+    .expect("reopen");
+    let mut missing = Vec::new();
+    for id in &acked {
+        let id: callbook_store::EventId = id.parse().expect("id");
+        if store.get_event(id).await.expect("get").is_none() {
+            missing.push(id);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged events lost: {missing:?}",
+        missing.len(),
+        acked.len()
+    );
+    store.close().await;
+
+    // And the server starts again on the same file.
+    let mut child = start(&config);
+    wait_ready(&client, &base).await;
+    child.kill().expect("kill");
+    let _ = child.wait();
+    eprintln!(
+        "kill -9 test: {} acknowledged events, all stored",
+        acked.len()
+    );
+}
