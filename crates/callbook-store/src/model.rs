@@ -114,7 +114,8 @@ pub struct NewEvent {
     pub provider: Provider,
     /// The event type, such as `invitee.created`, when known.
     pub event_type: Option<String>,
-    /// De-duplication key, unique per source.
+    /// De-duplication key. Two events are the same when their source, key and `occurred_at`
+    /// are equal; providers' keys include their event time, so in practice the key decides.
     pub dedupe_key: String,
     /// Arrival time.
     pub received_at: DateTime<Utc>,

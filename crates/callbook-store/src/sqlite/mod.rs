@@ -18,6 +18,7 @@ use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -106,7 +107,49 @@ pub struct SqliteStore {
     readers: SqlitePool,
     writer: mpsc::Sender<writer::Job>,
     writer_done: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
+    stop_checkpoints: Arc<tokio::sync::Notify>,
     path: PathBuf,
+}
+
+/// Copies committed WAL frames into the database file in the background. `PASSIVE` never
+/// blocks the writer or readers, but under continuous writes it never catches up with the end
+/// of the WAL, so the WAL would grow without bound; once it is large, a `RESTART` checkpoint
+/// (which briefly waits for the writer, and is quick because most frames are already copied)
+/// lets the next commit start the WAL from its beginning.
+async fn checkpoint_loop(mut conn: sqlx::SqliteConnection, stop: Arc<tokio::sync::Notify>) {
+    use sqlx::{Connection, Row};
+    /// 4096 frames of 16 KiB: 64 MiB of WAL.
+    const RESTART_AFTER_FRAMES: i64 = 4096;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.notified() => break,
+        }
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut conn)
+            .await
+        {
+            Ok(row) => {
+                let log_frames: i64 = row.try_get(1).unwrap_or(0);
+                if log_frames > RESTART_AFTER_FRAMES {
+                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                        .execute(&mut conn)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "WAL restart checkpoint failed");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        }
+    }
+    // A last full checkpoint leaves a compact database file behind.
+    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await;
+    let _ = conn.close().await;
 }
 
 impl SqliteStore {
@@ -122,12 +165,27 @@ impl SqliteStore {
             })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
+            // Event rows are about 2 KiB: 16 KiB pages hold several, so a batch dirties fewer
+            // pages (applies when the file is created).
+            .page_size(16384)
             // Frees pages on delete a little at a time (retention purges really shrink the file).
             .auto_vacuum(sqlx::sqlite::SqliteAutoVacuum::Incremental)
             .log_statements(tracing::log::LevelFilter::Trace);
 
-        let mut conn = connect.connect().await?;
+        // The writer does not checkpoint on its own (only as a backstop far beyond normal):
+        // a checkpoint copies the WAL into the database file and fsyncs it, which would stall
+        // every request waiting on that commit. A background task checkpoints instead.
+        let mut conn = connect
+            .clone()
+            .pragma("wal_autocheckpoint", "20000")
+            .connect()
+            .await?;
         migrator().run_direct(&mut conn).await?;
+        let checkpointer = connect
+            .clone()
+            .pragma("wal_autocheckpoint", "0")
+            .connect()
+            .await?;
 
         let readers = SqlitePoolOptions::new()
             .max_connections(options.read_connections.max(1))
@@ -137,10 +195,13 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel(options.max_batch.max(1) * 16);
         let (done_tx, done_rx) = oneshot::channel();
         tokio::spawn(writer::run(conn, rx, options.max_batch.max(1), done_tx));
+        let stop = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(checkpoint_loop(checkpointer, stop.clone()));
         Ok(Self {
             readers,
             writer: tx,
             writer_done: tokio::sync::Mutex::new(Some(done_rx)),
+            stop_checkpoints: stop,
             path: options.path,
         })
     }
@@ -164,7 +225,7 @@ impl Store for SqliteStore {
 
     async fn get_event(&self, id: EventId) -> Result<Option<StoredEvent>, Error> {
         let row = sqlx::query(rows::SELECT_FULL)
-            .bind(id.to_string())
+            .bind(id.as_uuid().as_bytes().as_slice())
             .fetch_optional(&self.readers)
             .await?;
         row.map(|r| rows::stored_event(&r)).transpose()
@@ -192,10 +253,12 @@ impl Store for SqliteStore {
                 .push_bind(until.timestamp_millis());
         }
         if let Some(before) = query.before {
-            qb.push(" AND id < ").push_bind(before.to_string());
+            qb.push(" AND seq < (SELECT seq FROM events WHERE id = ")
+                .push_bind(before.as_uuid().as_bytes().to_vec())
+                .push(")");
         }
         // One extra row tells whether another page exists.
-        qb.push(" ORDER BY id DESC LIMIT ")
+        qb.push(" ORDER BY seq DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(&self.readers).await?;
         let mut events = rows
@@ -226,5 +289,6 @@ impl Store for SqliteStore {
             let _ = done.await;
         }
         self.readers.close().await;
+        self.stop_checkpoints.notify_one();
     }
 }

@@ -10,15 +10,21 @@ pub(super) const SELECT_SUMMARY: &str = "SELECT id, source, provider, event_type
     received_at, occurred_at, parse_status, parse_error, length(body) AS body_len FROM events";
 
 pub(super) const SELECT_FULL: &str = "SELECT id, source, provider, event_type, dedupe_key, \
-    received_at, occurred_at, parse_status, parse_error, length(body) AS body_len, body, headers \
+    received_at, occurred_at, parse_status, parse_error, length(body) AS body_len, headers, body \
     FROM events WHERE id = ?";
+
+pub(super) fn event_id(row: &SqliteRow) -> Result<EventId, Error> {
+    let bytes: Vec<u8> = row.try_get("id")?;
+    uuid::Uuid::from_slice(&bytes)
+        .map(EventId::from)
+        .map_err(|e| Error::Corrupt(format!("event id: {e}")))
+}
 
 fn millis(ms: i64) -> Result<DateTime<Utc>, Error> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| Error::Corrupt(format!("timestamp {ms}")))
 }
 
 pub(super) fn summary(row: &SqliteRow) -> Result<EventSummary, Error> {
-    let id: String = row.try_get("id")?;
     let provider: String = row.try_get("provider")?;
     let status: String = row.try_get("parse_status")?;
     let parse_status = match status.as_str() {
@@ -29,9 +35,7 @@ pub(super) fn summary(row: &SqliteRow) -> Result<EventSummary, Error> {
         ),
     };
     Ok(EventSummary {
-        id: id
-            .parse::<EventId>()
-            .map_err(|e| Error::Corrupt(format!("event id {id:?}: {e}")))?,
+        id: event_id(row)?,
         source: row.try_get("source")?,
         provider: provider
             .parse::<Provider>()
