@@ -9,11 +9,13 @@
 //! - at most one event is stored per source and de-duplication key; a redelivery gets the
 //!   original's ID back with `duplicate: true`.
 
+mod delivery;
 mod error;
 mod model;
 pub mod sqlite;
 mod store;
 
+pub use delivery::*;
 pub use error::Error;
 pub use model::*;
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};

@@ -127,6 +127,9 @@ pub struct NewEvent {
     pub headers: Vec<(String, String)>,
     /// Parse outcome.
     pub parse_status: ParseStatus,
+    /// Destinations to deliver it to: their deliveries are written in the same transaction
+    /// (only when the event is new, not for a duplicate).
+    pub destinations: Vec<String>,
 }
 
 impl NewEvent {
@@ -148,6 +151,7 @@ impl NewEvent {
             body,
             headers: Vec::new(),
             parse_status: ParseStatus::Parsed,
+            destinations: Vec::new(),
         }
     }
 }

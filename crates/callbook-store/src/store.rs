@@ -2,8 +2,14 @@
 //! backends are interchangeable.
 
 use crate::Error;
+use crate::delivery::{
+    AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationState,
+    Outcome, PurgeReport, QueueStats, Replay,
+};
 use crate::model::{EventId, EventPage, EventQuery, InsertOutcome, NewEvent, StoredEvent};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
 
 /// A durable event store.
 #[async_trait]
@@ -20,6 +26,66 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), Error>;
+
+    /// Claims up to `limit` due deliveries of one destination for `lease`: until it expires,
+    /// no other worker (or instance) claims them; a crashed worker's claims come back then.
+    async fn claim(
+        &self,
+        destination: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, Error>;
+
+    /// Records an attempt and its outcome, and releases the claim.
+    async fn complete(
+        &self,
+        delivery: DeliveryId,
+        attempt: AttemptRecord,
+        outcome: Outcome,
+    ) -> Result<(), Error>;
+
+    /// Releases a claim without an attempt, to be retried at `at` (an open circuit breaker).
+    async fn postpone(&self, delivery: DeliveryId, at: DateTime<Utc>) -> Result<(), Error>;
+
+    /// Deliveries, newest first.
+    async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<DeliveryPage, Error>;
+
+    /// One delivery with its attempts, oldest first.
+    async fn get_delivery(
+        &self,
+        id: DeliveryId,
+    ) -> Result<Option<(Delivery, Vec<AttemptRecord>)>, Error>;
+
+    /// Makes a delivery due now (whatever its state). Returns whether it exists.
+    async fn retry_delivery(&self, id: DeliveryId, now: DateTime<Utc>) -> Result<bool, Error>;
+
+    /// Reschedules deliveries to a destination; returns how many were scheduled.
+    async fn replay(
+        &self,
+        destination: &str,
+        what: Replay,
+        now: DateTime<Utc>,
+    ) -> Result<u64, Error>;
+
+    /// Marks a destination disabled (with a reason) or enabled (`None`).
+    async fn set_destination_disabled(
+        &self,
+        name: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error>;
+
+    /// Stored destination states.
+    async fn destination_states(&self) -> Result<Vec<DestinationState>, Error>;
+
+    /// Queue depth per destination.
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<Vec<QueueStats>, Error>;
+
+    /// Deletes events received before `cutoff`, with their deliveries and attempts, and frees
+    /// the space.
+    async fn purge(&self, cutoff: DateTime<Utc>) -> Result<PurgeReport, Error>;
 
     /// Flushes pending writes and closes connections.
     async fn close(&self);

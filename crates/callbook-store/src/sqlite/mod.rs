@@ -5,16 +5,24 @@ mod rows;
 mod writer;
 
 use crate::Error;
+use crate::delivery::{
+    AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationState,
+    Outcome, PurgeReport, QueueStats, Replay,
+};
 use crate::model::{
     DEFAULT_PAGE, EventId, EventPage, EventQuery, InsertOutcome, MAX_PAGE, NewEvent, StoredEvent,
 };
 use crate::store::Store;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
+use sqlx::{Connection, Row};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -92,11 +100,18 @@ fn migrator() -> Migrator {
         )
     };
     Migrator {
-        migrations: Cow::Owned(vec![migration(
-            1,
-            "events",
-            include_str!("../../migrations/sqlite/0001_events.sql"),
-        )]),
+        migrations: Cow::Owned(vec![
+            migration(
+                1,
+                "events",
+                include_str!("../../migrations/sqlite/0001_events.sql"),
+            ),
+            migration(
+                2,
+                "deliveries",
+                include_str!("../../migrations/sqlite/0002_deliveries.sql"),
+            ),
+        ]),
         ..Migrator::DEFAULT
     }
 }
@@ -210,6 +225,28 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Runs a write in the writer task (SQLite has one writer; queuing keeps order and avoids
+    /// lock contention).
+    async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, Error>>
+            + Send
+            + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let task: writer::Task = Box::new(move |conn| {
+            Box::pin(async move {
+                let _ = reply.send(f(conn).await);
+            })
+        });
+        self.writer
+            .send(writer::Job::Run(task))
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
 }
 
 #[async_trait]
@@ -275,6 +312,381 @@ impl Store for SqliteStore {
             events,
             next_cursor,
         })
+    }
+
+    async fn claim(
+        &self,
+        destination: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, Error> {
+        let (destination, owner) = (destination.to_owned(), owner.to_owned());
+        let now_ms = now.timestamp_millis();
+        let until = now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        self.write(move |conn| {
+            Box::pin(async move {
+                let mut tx = conn.begin().await?;
+                let rows = sqlx::query(
+                    "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE seq IN \
+                     (SELECT seq FROM deliveries WHERE destination = ? AND state = 'pending' \
+                      AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) \
+                      ORDER BY next_attempt_at LIMIT ?) \
+                     RETURNING id, event_id, attempts",
+                )
+                .bind(&owner)
+                .bind(until)
+                .bind(&destination)
+                .bind(now_ms)
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut claimed = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let id: Vec<u8> = row.try_get("id")?;
+                    let event: Vec<u8> = row.try_get("event_id")?;
+                    let Some(ev) = sqlx::query(rows::SELECT_FOR_DELIVERY)
+                        .bind(&event)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    else {
+                        continue;
+                    };
+                    claimed.push(Claimed {
+                        id: rows::uuid(&id).map(DeliveryId::from)?,
+                        destination: destination.clone(),
+                        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                        event_id: rows::uuid(&event).map(EventId::from)?,
+                        source: ev.try_get("source")?,
+                        provider: ev
+                            .try_get::<String, _>("provider")?
+                            .parse()
+                            .map_err(|e: crate::UnknownProvider| Error::Corrupt(e.to_string()))?,
+                        event_type: ev.try_get("event_type")?,
+                        body: ev.try_get("body")?,
+                    });
+                }
+                tx.commit().await?;
+                Ok(claimed)
+            })
+        })
+        .await
+    }
+
+    async fn complete(
+        &self,
+        delivery: DeliveryId,
+        attempt: AttemptRecord,
+        outcome: Outcome,
+    ) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        let job = writer::Completion {
+            delivery,
+            attempt,
+            outcome,
+            reply,
+        };
+        self.writer
+            .send(writer::Job::Complete(job))
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    async fn postpone(&self, delivery: DeliveryId, at: DateTime<Utc>) -> Result<(), Error> {
+        let id = delivery.as_uuid().into_bytes();
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL, \
+                     lease_until = NULL WHERE id = ?",
+                )
+                .bind(at.timestamp_millis())
+                .bind(id.as_slice())
+                .execute(conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<DeliveryPage, Error> {
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(rows::SELECT_DELIVERY);
+        qb.push(" WHERE 1=1");
+        if let Some(d) = &query.destination {
+            qb.push(" AND destination = ").push_bind(d.clone());
+        }
+        if let Some(state) = query.state {
+            qb.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(event) = query.event_id {
+            qb.push(" AND event_id = ")
+                .push_bind(event.as_uuid().as_bytes().to_vec());
+        }
+        if let Some(before) = query.before {
+            qb.push(" AND seq < (SELECT seq FROM deliveries WHERE id = ")
+                .push_bind(before.as_uuid().as_bytes().to_vec())
+                .push(")");
+        }
+        qb.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = qb.build().fetch_all(&self.readers).await?;
+        let mut deliveries = rows
+            .iter()
+            .map(rows::delivery)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if deliveries.len() > limit as usize {
+            deliveries.truncate(limit as usize);
+            deliveries.last().map(|d| d.id)
+        } else {
+            None
+        };
+        Ok(DeliveryPage {
+            deliveries,
+            next_cursor,
+        })
+    }
+
+    async fn get_delivery(
+        &self,
+        id: DeliveryId,
+    ) -> Result<Option<(Delivery, Vec<AttemptRecord>)>, Error> {
+        let key = id.as_uuid().into_bytes();
+        let Some(row) = sqlx::query(&format!("{} WHERE id = ?", rows::SELECT_DELIVERY))
+            .bind(key.as_slice())
+            .fetch_optional(&self.readers)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let attempts = sqlx::query(
+            "SELECT attempted_at, status_code, latency_ms, error, response_excerpt FROM attempts \
+             WHERE delivery_id = ? ORDER BY seq",
+        )
+        .bind(key.as_slice())
+        .fetch_all(&self.readers)
+        .await?
+        .iter()
+        .map(rows::attempt)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((rows::delivery(&row)?, attempts)))
+    }
+
+    async fn retry_delivery(&self, id: DeliveryId, now: DateTime<Utc>) -> Result<bool, Error> {
+        let key = id.as_uuid().into_bytes();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, \
+                     lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
+                )
+                .bind(now.timestamp_millis())
+                .bind(now.timestamp_millis())
+                .bind(key.as_slice())
+                .execute(conn)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            })
+        })
+        .await
+    }
+
+    async fn replay(
+        &self,
+        destination: &str,
+        what: Replay,
+        now: DateTime<Utc>,
+    ) -> Result<u64, Error> {
+        let destination = destination.to_owned();
+        let now = now.timestamp_millis();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let mut tx = conn.begin().await?;
+                let count = match what {
+                    Replay::Dead => sqlx::query(
+                        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, \
+                             lease_owner = NULL, lease_until = NULL, updated_at = ? \
+                             WHERE destination = ? AND state = 'dead'",
+                    )
+                    .bind(now)
+                    .bind(now)
+                    .bind(&destination)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                    Replay::Range { since, until } => {
+                        let (since, until) = (since.timestamp_millis(), until.timestamp_millis());
+                        let rescheduled = sqlx::query(
+                            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, \
+                             lease_owner = NULL, lease_until = NULL, updated_at = ? \
+                             WHERE destination = ? AND event_id IN \
+                             (SELECT id FROM events WHERE received_at >= ? AND received_at < ?)",
+                        )
+                        .bind(now)
+                        .bind(now)
+                        .bind(&destination)
+                        .bind(since)
+                        .bind(until)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        // Events received before the destination existed get a delivery now.
+                        let mut created = 0;
+                        let missing = sqlx::query(
+                            "SELECT id FROM events WHERE received_at >= ? AND received_at < ? \
+                             AND NOT EXISTS (SELECT 1 FROM deliveries d \
+                               WHERE d.event_id = events.id AND d.destination = ?)",
+                        )
+                        .bind(since)
+                        .bind(until)
+                        .bind(&destination)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        for row in missing {
+                            let event: Vec<u8> = row.try_get("id")?;
+                            sqlx::query(
+                                "INSERT INTO deliveries (id, event_id, destination, state, \
+                                 attempts, next_attempt_at, created_at, updated_at) \
+                                 VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
+                            )
+                            .bind(DeliveryId::new().as_uuid().as_bytes().to_vec())
+                            .bind(event)
+                            .bind(&destination)
+                            .bind(now)
+                            .bind(now)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                            created += 1;
+                        }
+                        rescheduled + created
+                    }
+                };
+                tx.commit().await?;
+                Ok(count)
+            })
+        })
+        .await
+    }
+
+    async fn set_destination_disabled(
+        &self,
+        name: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let (name, reason) = (name.to_owned(), reason.map(str::to_owned));
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO destination_state (name, disabled_at, reason) VALUES (?, ?, ?) \
+                     ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, \
+                     reason = excluded.reason",
+                )
+                .bind(&name)
+                .bind(reason.is_some().then(|| now.timestamp_millis()))
+                .bind(&reason)
+                .execute(conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn destination_states(&self) -> Result<Vec<DestinationState>, Error> {
+        sqlx::query("SELECT name, disabled_at, reason FROM destination_state ORDER BY name")
+            .fetch_all(&self.readers)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(DestinationState {
+                    name: row.try_get("name")?,
+                    disabled_at: row
+                        .try_get::<Option<i64>, _>("disabled_at")?
+                        .and_then(DateTime::from_timestamp_millis),
+                    reason: row.try_get("reason")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<Vec<QueueStats>, Error> {
+        let now = now.timestamp_millis();
+        sqlx::query(
+            "SELECT destination, \
+               SUM(state = 'pending') AS pending, \
+               SUM(state = 'pending' AND next_attempt_at <= ?) AS due, \
+               MIN(CASE WHEN state = 'pending' AND next_attempt_at <= ? \
+                   THEN next_attempt_at END) AS oldest_due, \
+               SUM(state = 'dead') AS dead \
+             FROM deliveries WHERE state != 'succeeded' GROUP BY destination ORDER BY destination",
+        )
+        .bind(now)
+        .bind(now)
+        .fetch_all(&self.readers)
+        .await?
+        .iter()
+        .map(|row| {
+            let n = |c: &str| -> Result<u64, Error> {
+                Ok(u64::try_from(row.try_get::<Option<i64>, _>(c)?.unwrap_or(0)).unwrap_or(0))
+            };
+            Ok(QueueStats {
+                destination: row.try_get("destination")?,
+                pending: n("pending")?,
+                due: n("due")?,
+                oldest_due: row
+                    .try_get::<Option<i64>, _>("oldest_due")?
+                    .and_then(DateTime::from_timestamp_millis),
+                dead: n("dead")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn purge(&self, cutoff: DateTime<Utc>) -> Result<PurgeReport, Error> {
+        let cutoff = cutoff.timestamp_millis();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let mut tx = conn.begin().await?;
+                let attempts = sqlx::query(
+                    "DELETE FROM attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d \
+                     JOIN events e ON e.id = d.event_id WHERE e.received_at < ?)",
+                )
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let deliveries = sqlx::query(
+                    "DELETE FROM deliveries WHERE event_id IN \
+                     (SELECT id FROM events WHERE received_at < ?)",
+                )
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let events = sqlx::query("DELETE FROM events WHERE received_at < ?")
+                    .bind(cutoff)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                // Return the freed pages to the file system (auto_vacuum = incremental).
+                sqlx::query("PRAGMA incremental_vacuum")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(PurgeReport {
+                    events,
+                    deliveries,
+                    attempts,
+                })
+            })
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<(), Error> {

@@ -73,3 +73,48 @@ pub(super) fn headers_json(headers: &[(String, String)]) -> String {
         .collect();
     serde_json::Value::Object(map).to_string()
 }
+
+pub(super) const SELECT_FOR_DELIVERY: &str =
+    "SELECT source, provider, event_type, body FROM events WHERE id = ?";
+
+pub(super) const SELECT_DELIVERY: &str = "SELECT id, event_id, destination, state, attempts, \
+    next_attempt_at, last_status, last_error, created_at, updated_at FROM deliveries";
+
+pub(super) fn uuid(bytes: &[u8]) -> Result<uuid::Uuid, Error> {
+    uuid::Uuid::from_slice(bytes).map_err(|e| Error::Corrupt(format!("id: {e}")))
+}
+
+pub(super) fn delivery(row: &SqliteRow) -> Result<crate::Delivery, Error> {
+    let state: String = row.try_get("state")?;
+    let state = crate::DeliveryState::parse(&state)
+        .ok_or_else(|| Error::Corrupt(format!("delivery state {state:?}")))?;
+    Ok(crate::Delivery {
+        id: uuid(&row.try_get::<Vec<u8>, _>("id")?)?.into(),
+        event_id: uuid(&row.try_get::<Vec<u8>, _>("event_id")?)?.into(),
+        destination: row.try_get("destination")?,
+        state,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+        next_attempt_at: (state == crate::DeliveryState::Pending)
+            .then(|| row.try_get::<i64, _>("next_attempt_at"))
+            .transpose()?
+            .and_then(DateTime::from_timestamp_millis),
+        last_status: row
+            .try_get::<Option<i64>, _>("last_status")?
+            .and_then(|s| u16::try_from(s).ok()),
+        last_error: row.try_get("last_error")?,
+        created_at: millis(row.try_get("created_at")?)?,
+        updated_at: millis(row.try_get("updated_at")?)?,
+    })
+}
+
+pub(super) fn attempt(row: &SqliteRow) -> Result<crate::AttemptRecord, Error> {
+    Ok(crate::AttemptRecord {
+        attempted_at: millis(row.try_get("attempted_at")?)?,
+        status_code: row
+            .try_get::<Option<i64>, _>("status_code")?
+            .and_then(|s| u16::try_from(s).ok()),
+        latency_ms: u64::try_from(row.try_get::<i64, _>("latency_ms")?).unwrap_or(0),
+        error: row.try_get("error")?,
+        response_excerpt: row.try_get("response_excerpt")?,
+    })
+}

@@ -5,19 +5,36 @@
 
 use super::rows::headers_json;
 use crate::Error;
+use crate::delivery::{AttemptRecord, DeliveryId, DeliveryState, Outcome};
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, QueryBuilder, Row, Sqlite};
 use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
+/// A write other than an insert or a completion, run alone in the writer.
+pub(super) type Task = Box<
+    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> futures_util::future::BoxFuture<'c, ()> + Send,
+>;
+
+pub(super) struct Completion {
+    pub(super) delivery: DeliveryId,
+    pub(super) attempt: AttemptRecord,
+    pub(super) outcome: Outcome,
+    pub(super) reply: oneshot::Sender<Result<(), Error>>,
+}
+
 pub(super) enum Job {
     Insert {
         event: NewEvent,
         reply: oneshot::Sender<Result<InsertOutcome, Error>>,
     },
+    Complete(Completion),
+    Run(Task),
     Shutdown,
 }
+
+type Reply = oneshot::Sender<Result<InsertOutcome, Error>>;
 
 pub(super) async fn run(
     mut conn: SqliteConnection,
@@ -25,53 +42,143 @@ pub(super) async fn run(
     max_batch: usize,
     done: oneshot::Sender<()>,
 ) {
-    let mut batch: Vec<(NewEvent, oneshot::Sender<Result<InsertOutcome, Error>>)> =
-        Vec::with_capacity(max_batch);
+    let mut inserts: Vec<(NewEvent, Reply)> = Vec::with_capacity(max_batch);
+    let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
     let mut shutting_down = false;
     while !shutting_down {
         let Some(first) = rx.recv().await else { break };
         let mut next = Some(first);
+        // Drain what is queued into one group commit; a task runs after the writes queued
+        // before it, in order.
+        let mut task: Option<Task> = None;
         while let Some(job) = next.take() {
             match job {
-                Job::Insert { event, reply } => batch.push((event, reply)),
+                Job::Insert { event, reply } => inserts.push((event, reply)),
+                Job::Complete(c) => completions.push(c),
+                Job::Run(t) => {
+                    task = Some(t);
+                    break;
+                }
                 Job::Shutdown => {
                     shutting_down = true;
-                    // Take what is already queued, then stop.
                     rx.close();
                 }
             }
-            if batch.len() < max_batch {
+            if inserts.len() + completions.len() < max_batch {
                 next = rx.try_recv().ok();
             }
         }
-        if batch.is_empty() {
-            continue;
+        if !inserts.is_empty() || !completions.is_empty() {
+            commit_group(&mut conn, &mut inserts, &mut completions).await;
         }
-        let events: Vec<&NewEvent> = batch.iter().map(|(e, _)| e).collect();
-        match insert_batch(&mut conn, &events).await {
-            Ok(outcomes) => {
-                for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, events = batch.len(), "event batch not stored");
-                let message = e.to_string();
-                for (_, reply) in batch.drain(..) {
-                    let _ =
-                        reply.send(Err(Error::Database(sqlx::Error::Protocol(message.clone()))));
-                }
-            }
+        if let Some(task) = task {
+            task(&mut conn).await;
         }
     }
     // Anything still queued after a shutdown request is refused, not silently dropped.
     while let Ok(job) = rx.try_recv() {
-        if let Job::Insert { reply, .. } = job {
-            let _ = reply.send(Err(Error::Closed));
+        match job {
+            Job::Insert { reply, .. } => {
+                let _ = reply.send(Err(Error::Closed));
+            }
+            Job::Complete(c) => {
+                let _ = c.reply.send(Err(Error::Closed));
+            }
+            Job::Run(_) | Job::Shutdown => {}
         }
     }
     let _ = conn.close().await;
     let _ = done.send(());
+}
+
+async fn commit_group(
+    conn: &mut SqliteConnection,
+    inserts: &mut Vec<(NewEvent, Reply)>,
+    completions: &mut Vec<Completion>,
+) {
+    let events: Vec<&NewEvent> = inserts.iter().map(|(e, _)| e).collect();
+    let result = async {
+        let mut tx = conn.begin().await?;
+        let outcomes = if events.is_empty() {
+            Vec::new()
+        } else {
+            insert_batch(&mut tx, &events).await?
+        };
+        if !completions.is_empty() {
+            complete_batch(&mut tx, completions).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, Error>(outcomes)
+    }
+    .await;
+    match result {
+        Ok(outcomes) => {
+            for ((_, reply), outcome) in inserts.drain(..).zip(outcomes) {
+                let _ = reply.send(Ok(outcome));
+            }
+            for c in completions.drain(..) {
+                let _ = c.reply.send(Ok(()));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, events = inserts.len(), "write group not committed");
+            let message = e.to_string();
+            let failed = || Error::Database(sqlx::Error::Protocol(message.clone()));
+            for (_, reply) in inserts.drain(..) {
+                let _ = reply.send(Err(failed()));
+            }
+            for c in completions.drain(..) {
+                let _ = c.reply.send(Err(failed()));
+            }
+        }
+    }
+}
+
+/// Records attempts and moves deliveries on: one multi-row `INSERT` and one `UPDATE ... FROM`.
+async fn complete_batch(
+    tx: &mut SqliteConnection,
+    completions: &[Completion],
+) -> Result<(), Error> {
+    let ids: Vec<[u8; 16]> = completions
+        .iter()
+        .map(|c| c.delivery.as_uuid().into_bytes())
+        .collect();
+    let mut attempts: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        "INSERT INTO attempts (delivery_id, attempted_at, status_code, latency_ms, error, \
+         response_excerpt) ",
+    );
+    attempts.push_values(completions.iter().zip(&ids), |mut b, (c, id)| {
+        b.push_bind(id.as_slice())
+            .push_bind(c.attempt.attempted_at.timestamp_millis())
+            .push_bind(c.attempt.status_code.map(i64::from))
+            .push_bind(i64::try_from(c.attempt.latency_ms).unwrap_or(i64::MAX))
+            .push_bind(c.attempt.error.as_deref())
+            .push_bind(c.attempt.response_excerpt.as_deref());
+    });
+    attempts.build().execute(&mut *tx).await?;
+
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut update: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        "UPDATE deliveries SET state = v.column2, next_attempt_at = v.column3, \
+         attempts = attempts + 1, last_status = v.column4, last_error = v.column5, \
+         lease_owner = NULL, lease_until = NULL, updated_at = v.column6 FROM (",
+    );
+    update.push_values(completions.iter().zip(&ids), |mut b, (c, id)| {
+        let (state, next) = match c.outcome {
+            Outcome::Succeeded => (DeliveryState::Succeeded, now),
+            Outcome::Retry(at) => (DeliveryState::Pending, at.timestamp_millis()),
+            Outcome::Dead => (DeliveryState::Dead, now),
+        };
+        b.push_bind(id.as_slice())
+            .push_bind(state.as_str())
+            .push_bind(next)
+            .push_bind(c.attempt.status_code.map(i64::from))
+            .push_bind(c.attempt.error.as_deref())
+            .push_bind(now);
+    });
+    update.push(") AS v WHERE deliveries.id = v.column1");
+    update.build().execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// Leads the unique key: the provider's event time, so that the index grows at its end like
@@ -96,12 +203,11 @@ pub(super) fn dedupe_hash(key: &str) -> [u8; 16] {
 /// events were duplicates (of stored events, or of each other within the batch) and their
 /// originals' IDs. No `RETURNING`: the driver would hand rows back one message at a time.
 async fn insert_batch(
-    conn: &mut SqliteConnection,
+    tx: &mut SqliteConnection,
     events: &[&NewEvent],
 ) -> Result<Vec<InsertOutcome>, Error> {
     let hashes: Vec<[u8; 16]> = events.iter().map(|e| dedupe_hash(&e.dedupe_key)).collect();
     let ids: Vec<[u8; 16]> = events.iter().map(|e| e.id.as_uuid().into_bytes()).collect();
-    let mut tx = conn.begin().await?;
 
     let mut insert: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
         "INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, event_type, dedupe_key, \
@@ -133,14 +239,15 @@ async fn insert_batch(
     let affected = insert.build().execute(&mut *tx).await?.rows_affected();
 
     if affected == events.len() as u64 {
-        tx.commit().await?;
-        return Ok(events
+        let outcomes: Vec<InsertOutcome> = events
             .iter()
             .map(|e| InsertOutcome {
                 id: e.id,
                 duplicate: false,
             })
-            .collect());
+            .collect();
+        insert_deliveries(tx, events, &outcomes).await?;
+        return Ok(outcomes);
     }
     let mut stored: HashMap<(String, i64, [u8; 16]), EventId> = HashMap::new();
     {
@@ -170,9 +277,7 @@ async fn insert_batch(
             );
         }
     }
-    tx.commit().await?;
-
-    events
+    let outcomes = events
         .iter()
         .zip(&hashes)
         .map(|(e, hash)| {
@@ -184,5 +289,52 @@ async fn insert_batch(
                 duplicate: *id != e.id,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, Error>>()?;
+    insert_deliveries(tx, events, &outcomes).await?;
+    Ok(outcomes)
+}
+
+/// The outbox rows of the events that are new, in the same transaction as the events.
+async fn insert_deliveries(
+    tx: &mut SqliteConnection,
+    events: &[&NewEvent],
+    outcomes: &[InsertOutcome],
+) -> Result<(), Error> {
+    let rows: Vec<([u8; 16], [u8; 16], &str, i64)> = events
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| !o.duplicate)
+        .flat_map(|(e, _)| {
+            let at = e.received_at.timestamp_millis();
+            let event = e.id.as_uuid().into_bytes();
+            e.destinations.iter().map(move |d| {
+                (
+                    DeliveryId::new().as_uuid().into_bytes(),
+                    event,
+                    d.as_str(),
+                    at,
+                )
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut insert: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        "INSERT INTO deliveries (id, event_id, destination, state, attempts, next_attempt_at, \
+         created_at, updated_at) ",
+    );
+    insert.push_values(&rows, |mut b, (id, event, destination, at)| {
+        b.push_bind(id.as_slice())
+            .push_bind(event.as_slice())
+            .push_bind(*destination)
+            .push_bind("pending")
+            .push_bind(0i64)
+            .push_bind(*at)
+            .push_bind(*at)
+            .push_bind(*at);
+    });
+    insert.push(" ON CONFLICT (event_id, destination) DO NOTHING");
+    insert.build().execute(&mut *tx).await?;
+    Ok(())
 }

@@ -1,3 +1,4 @@
 //! The store's behaviour against a real SQLite file.
 
+mod delivery;
 mod sqlite;

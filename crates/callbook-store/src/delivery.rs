@@ -1,0 +1,240 @@
+//! The outbox: deliveries of events to destinations, their attempts, and replay.
+
+use crate::model::{EventId, Provider};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// A delivery's ID (UUIDv7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeliveryId(Uuid);
+
+impl DeliveryId {
+    /// A new time-ordered ID.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// The UUID.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl Default for DeliveryId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl FromStr for DeliveryId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+impl From<Uuid> for DeliveryId {
+    fn from(u: Uuid) -> Self {
+        Self(u)
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeliveryState {
+    /// Waiting for its next attempt (or being attempted, under a lease).
+    Pending,
+    /// The destination answered 2xx.
+    Succeeded,
+    /// Every attempt failed, or the destination is gone (410): kept for replay.
+    Dead,
+}
+
+impl DeliveryState {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "succeeded" => Some(Self::Succeeded),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// A claimed delivery, with what is needed to attempt it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Claimed {
+    /// The delivery.
+    pub id: DeliveryId,
+    /// Its destination.
+    pub destination: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// The event's ID.
+    pub event_id: EventId,
+    /// The event's source.
+    pub source: String,
+    /// The event's provider.
+    pub provider: Provider,
+    /// The event's type.
+    pub event_type: Option<String>,
+    /// The event's body, exactly as received.
+    pub body: Vec<u8>,
+}
+
+/// What one attempt did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AttemptRecord {
+    /// When it was made.
+    pub attempted_at: DateTime<Utc>,
+    /// HTTP status, when there was an answer.
+    pub status_code: Option<u16>,
+    /// Time to the answer (or to the failure).
+    pub latency_ms: u64,
+    /// What went wrong, when something did.
+    pub error: Option<String>,
+    /// The start of the response body (bounded).
+    pub response_excerpt: Option<String>,
+}
+
+/// What happens to a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Delivered.
+    Succeeded,
+    /// Try again at this time.
+    Retry(DateTime<Utc>),
+    /// Give up: kept as dead, visible and replayable.
+    Dead,
+}
+
+/// A delivery as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// ID.
+    pub id: DeliveryId,
+    /// The event.
+    pub event_id: EventId,
+    /// The destination.
+    pub destination: String,
+    /// State.
+    pub state: DeliveryState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Status of the last attempt.
+    pub last_status: Option<u16>,
+    /// Error of the last attempt.
+    pub last_error: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Filters for listing deliveries, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryQuery {
+    /// Only this destination.
+    pub destination: Option<String>,
+    /// Only this state.
+    pub state: Option<DeliveryState>,
+    /// Only deliveries of this event.
+    pub event_id: Option<EventId>,
+    /// Continue after this ID.
+    pub before: Option<DeliveryId>,
+    /// Page size (1 to 1000; default 100).
+    pub limit: Option<u32>,
+}
+
+/// One page of deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryPage {
+    /// Newest first.
+    pub deliveries: Vec<Delivery>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<DeliveryId>,
+}
+
+/// What to replay to a destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Replay {
+    /// Its dead deliveries.
+    Dead,
+    /// Every event received in `[since, until)`: matching deliveries are rescheduled, and
+    /// events it never had get one.
+    Range {
+        /// From (inclusive).
+        since: DateTime<Utc>,
+        /// To (exclusive).
+        until: DateTime<Utc>,
+    },
+}
+
+/// Queue depth of one destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct QueueStats {
+    /// The destination.
+    pub destination: String,
+    /// Pending deliveries.
+    pub pending: u64,
+    /// Pending deliveries already due.
+    pub due: u64,
+    /// When the oldest due delivery became due.
+    pub oldest_due: Option<DateTime<Utc>>,
+    /// Dead deliveries.
+    pub dead: u64,
+}
+
+/// A destination's stored state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DestinationState {
+    /// The destination.
+    pub name: String,
+    /// When it was disabled, if it is.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// What a retention purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PurgeReport {
+    /// Events removed.
+    pub events: u64,
+    /// Deliveries removed.
+    pub deliveries: u64,
+    /// Attempts removed.
+    pub attempts: u64,
+}

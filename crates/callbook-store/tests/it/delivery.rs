@@ -1,0 +1,289 @@
+use callbook_store::*;
+use chrono::{Duration as Days, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn open(dir: &tempfile::TempDir) -> Arc<dyn Store> {
+    let url = format!("sqlite://{}", dir.path().join("d.db").display());
+    callbook_store::open(&url, Durability::Process)
+        .await
+        .expect("open")
+}
+
+fn event(key: &str, destinations: &[&str]) -> NewEvent {
+    let mut e = NewEvent::new(
+        "cal",
+        Provider::Calendly,
+        key,
+        format!("body-{key}").into_bytes(),
+    );
+    e.event_type = Some("invitee.created".into());
+    e.destinations = destinations.iter().map(|d| d.to_string()).collect();
+    e
+}
+
+fn attempt(status: Option<u16>) -> AttemptRecord {
+    let mut a: AttemptRecord = serde_json::from_value(serde_json::json!({
+        "attempted_at": Utc::now(), "status_code": status, "latency_ms": 3,
+        "error": null, "response_excerpt": "ok"
+    }))
+    .expect("record");
+    if status.is_none() {
+        a.error = Some("connection refused".into());
+    }
+    a
+}
+
+#[tokio::test]
+async fn the_outbox_is_written_with_the_event_and_not_for_duplicates() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    let first = store
+        .insert_event(event("k1", &["crm", "warehouse"]))
+        .await
+        .expect("insert");
+    let dup = store
+        .insert_event(event("k1", &["crm", "warehouse"]))
+        .await
+        .expect("insert");
+    assert!(dup.duplicate);
+    let page = store
+        .list_deliveries(&DeliveryQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(page.deliveries.len(), 2);
+    assert!(page.deliveries.iter().all(|d| d.event_id == first.id));
+    assert!(
+        page.deliveries
+            .iter()
+            .all(|d| d.state == DeliveryState::Pending)
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn claims_lease_complete_and_retry() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    store
+        .insert_event(event("k1", &["crm"]))
+        .await
+        .expect("insert");
+    let now = Utc::now() + Days::seconds(1);
+    let claimed = store
+        .claim("crm", "w1", now, Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].body, b"body-k1");
+    assert_eq!(claimed[0].attempts, 0);
+    // Leased: nobody else gets it, not even the same destination's next tick.
+    assert!(
+        store
+            .claim("crm", "w2", now, Duration::from_secs(30), 10)
+            .await
+            .expect("c")
+            .is_empty()
+    );
+    // After the lease expires (a crashed worker), it comes back.
+    let later = now + Days::seconds(31);
+    let again = store
+        .claim("crm", "w2", later, Duration::from_secs(30), 10)
+        .await
+        .expect("c");
+    assert_eq!(again.len(), 1);
+
+    let retry_at = later + Days::seconds(5);
+    store
+        .complete(again[0].id, attempt(Some(503)), Outcome::Retry(retry_at))
+        .await
+        .expect("done");
+    assert!(
+        store
+            .claim("crm", "w2", later, Duration::from_secs(30), 10)
+            .await
+            .expect("c")
+            .is_empty()
+    );
+    let third = store
+        .claim("crm", "w2", retry_at, Duration::from_secs(30), 10)
+        .await
+        .expect("c");
+    assert_eq!(third[0].attempts, 1);
+    store
+        .complete(third[0].id, attempt(Some(200)), Outcome::Succeeded)
+        .await
+        .expect("done");
+
+    let (delivery, attempts) = store
+        .get_delivery(third[0].id)
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(delivery.state, DeliveryState::Succeeded);
+    assert_eq!(delivery.attempts, 2);
+    assert_eq!(delivery.last_status, Some(200));
+    assert_eq!(
+        attempts.iter().map(|a| a.status_code).collect::<Vec<_>>(),
+        [Some(503), Some(200)]
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn dead_deliveries_replay_and_single_retry() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    store
+        .insert_event(event("k1", &["crm"]))
+        .await
+        .expect("insert");
+    store
+        .insert_event(event("k2", &["crm"]))
+        .await
+        .expect("insert");
+    let now = Utc::now() + Days::seconds(1);
+    for c in store
+        .claim("crm", "w", now, Duration::from_secs(30), 10)
+        .await
+        .expect("claim")
+    {
+        store
+            .complete(c.id, attempt(None), Outcome::Dead)
+            .await
+            .expect("dead");
+    }
+    let q = DeliveryQuery {
+        state: Some(DeliveryState::Dead),
+        ..Default::default()
+    };
+    let dead = store.list_deliveries(&q).await.expect("list").deliveries;
+    assert_eq!(dead.len(), 2);
+    assert!(store.retry_delivery(dead[0].id, now).await.expect("retry"));
+    assert_eq!(
+        store
+            .claim("crm", "w", now, Duration::from_secs(30), 10)
+            .await
+            .expect("c")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .replay("crm", Replay::Dead, now)
+            .await
+            .expect("replay"),
+        1
+    );
+    let stats = store.queue_stats(now).await.expect("stats");
+    assert_eq!(stats[0].pending, 2);
+    assert!(
+        !store
+            .retry_delivery(DeliveryId::new(), now)
+            .await
+            .expect("retry")
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn replaying_a_time_range_covers_events_a_destination_never_had() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    let start = Utc::now();
+    store
+        .insert_event(event("k1", &["crm"]))
+        .await
+        .expect("insert");
+    store.insert_event(event("k2", &[])).await.expect("insert");
+    let n = store
+        .replay(
+            "warehouse",
+            Replay::Range {
+                since: start - Days::seconds(5),
+                until: Utc::now() + Days::seconds(5),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("replay");
+    assert_eq!(n, 2);
+    let n = store
+        .replay(
+            "crm",
+            Replay::Range {
+                since: start - Days::seconds(5),
+                until: Utc::now() + Days::seconds(5),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("replay");
+    assert_eq!(n, 2, "one rescheduled, one created");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn destinations_can_be_disabled_and_enabled() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    store
+        .set_destination_disabled("crm", Some("410 Gone"), Utc::now())
+        .await
+        .expect("disable");
+    let states = store.destination_states().await.expect("states");
+    assert_eq!(states[0].reason.as_deref(), Some("410 Gone"));
+    assert!(states[0].disabled_at.is_some());
+    store
+        .set_destination_disabled("crm", None, Utc::now())
+        .await
+        .expect("enable");
+    assert!(
+        store.destination_states().await.expect("states")[0]
+            .disabled_at
+            .is_none()
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn purge_removes_old_events_with_their_deliveries() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    let mut old = event("old", &["crm"]);
+    old.received_at = Utc::now() - Days::days(40);
+    store.insert_event(old).await.expect("insert");
+    store
+        .insert_event(event("new", &["crm"]))
+        .await
+        .expect("insert");
+    let now = Utc::now();
+    for c in store
+        .claim("crm", "w", now, Duration::from_secs(30), 10)
+        .await
+        .expect("claim")
+    {
+        store
+            .complete(c.id, attempt(Some(200)), Outcome::Succeeded)
+            .await
+            .expect("ok");
+    }
+    let report = store
+        .purge(Utc::now() - Days::days(30))
+        .await
+        .expect("purge");
+    assert_eq!(
+        (report.events, report.deliveries, report.attempts),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        store
+            .list_events(&EventQuery::default())
+            .await
+            .expect("l")
+            .events
+            .len(),
+        1
+    );
+    store.close().await;
+}
