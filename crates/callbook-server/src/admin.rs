@@ -10,9 +10,12 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine;
-use callbook_store::{EventId, EventQuery, EventSummary, Provider};
+use callbook_store::{
+    AttemptRecord, Delivery, DeliveryId, DeliveryQuery, DeliveryState, EventId, EventQuery,
+    EventSummary, Provider, QueueStats, Replay,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +23,12 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/admin/events", get(list_events))
         .route("/admin/events/{id}", get(get_event))
+        .route("/admin/deliveries", get(list_deliveries))
+        .route("/admin/deliveries/{id}", get(get_delivery))
+        .route("/admin/deliveries/{id}/retry", post(retry_delivery))
+        .route("/admin/destinations", get(list_destinations))
+        .route("/admin/destinations/{name}/replay", post(replay))
+        .route("/admin/destinations/{name}/enable", post(enable))
         .route("/admin/openapi.json", get(openapi))
         .route_layer(middleware::from_fn_with_state(state, require_token))
 }
@@ -132,6 +141,198 @@ async fn get_event(
         body: String::from_utf8(event.body.clone()).ok(),
         body_base64: base64::engine::general_purpose::STANDARD.encode(&event.body),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryParams {
+    destination: Option<String>,
+    state: Option<DeliveryState>,
+    event_id: Option<EventId>,
+    cursor: Option<DeliveryId>,
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct DeliveryList {
+    deliveries: Vec<Delivery>,
+    next_cursor: Option<DeliveryId>,
+}
+
+async fn list_deliveries(
+    State(state): State<AppState>,
+    params: Result<Query<DeliveryParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<DeliveryList>, ApiError> {
+    let Query(p) = params
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let query = DeliveryQuery {
+        destination: p.destination,
+        state: p.state,
+        event_id: p.event_id,
+        before: p.cursor,
+        limit: p.limit,
+    };
+    let page = state
+        .store
+        .list_deliveries(&query)
+        .await
+        .map_err(store_error)?;
+    Ok(Json(DeliveryList {
+        deliveries: page.deliveries,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Serialize)]
+struct DeliveryDetail {
+    #[serde(flatten)]
+    delivery: Delivery,
+    attempts: Vec<AttemptRecord>,
+}
+
+fn delivery_id(id: &str) -> Result<DeliveryId, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "not a delivery ID"))
+}
+
+async fn get_delivery(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<DeliveryDetail>, ApiError> {
+    let (delivery, attempts) = state
+        .store
+        .get_delivery(delivery_id(&id)?)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such delivery"))?;
+    Ok(Json(DeliveryDetail { delivery, attempts }))
+}
+
+async fn retry_delivery(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let id = delivery_id(&id)?;
+    if !state
+        .store
+        .retry_delivery(id, Utc::now())
+        .await
+        .map_err(store_error)?
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such delivery",
+        ));
+    }
+    state.engine.wake.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "id": id, "scheduled": true })),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayRequest {
+    /// Replay the destination's dead deliveries.
+    #[serde(default)]
+    dead: bool,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+}
+
+async fn replay(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Option<Json<ReplayRequest>>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    if !state.engine.destinations.iter().any(|d| *d.name == *name) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such destination",
+        ));
+    }
+    let request = body.map(|Json(b)| b).unwrap_or_default();
+    let what = match (request.dead, request.since, request.until) {
+        (true, None, None) => Replay::Dead,
+        (false, Some(since), until) => Replay::Range {
+            since,
+            until: until.unwrap_or_else(Utc::now),
+        },
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_replay",
+                "send {\"dead\": true} or {\"since\": ..., \"until\": ...}",
+            ));
+        }
+    };
+    let scheduled = state
+        .store
+        .replay(&name, what, Utc::now())
+        .await
+        .map_err(store_error)?;
+    state.engine.wake.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "destination": name, "scheduled": scheduled })),
+    ))
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !state.engine.enable(&name).await.map_err(store_error)? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such destination",
+        ));
+    }
+    Ok(Json(
+        serde_json::json!({ "destination": name, "enabled": true }),
+    ))
+}
+
+#[derive(Serialize)]
+struct DestinationView {
+    name: String,
+    url: Option<String>,
+    kind: &'static str,
+    disabled: bool,
+    breaker: &'static str,
+    queue: Option<QueueStats>,
+}
+
+async fn list_destinations(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let stats = state
+        .store
+        .queue_stats(Utc::now())
+        .await
+        .map_err(store_error)?;
+    let views: Vec<DestinationView> = state
+        .engine
+        .destinations
+        .iter()
+        .map(|d| DestinationView {
+            name: d.name.to_string(),
+            url: d.url.clone(),
+            kind: if d.url.is_some() { "http" } else { "handler" },
+            disabled: d.is_disabled(),
+            breaker: match state.engine.breaker_state(d) {
+                crate::delivery::BreakerState::Closed => "closed",
+                crate::delivery::BreakerState::Open => "open",
+                crate::delivery::BreakerState::HalfOpen => "half_open",
+            },
+            queue: stats.iter().find(|s| *s.destination == *d.name).cloned(),
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "destinations": views })))
 }
 
 fn store_error(e: callbook_store::Error) -> ApiError {

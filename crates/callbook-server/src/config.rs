@@ -31,6 +31,142 @@ pub struct Config {
     /// Webhook sources.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// Retries, leases and retention of deliveries.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    /// Where events are forwarded.
+    #[serde(default)]
+    pub destinations: Vec<DestinationConfig>,
+}
+
+/// `[delivery]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DeliveryConfig {
+    /// Delay before each attempt, in seconds: the first entry is the delay before the first
+    /// attempt (0: immediately), the next ones the waits after each failure. The length is the
+    /// number of attempts. Default: 0, 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h, 12 h, 24 h.
+    #[serde(default = "default_schedule")]
+    pub retry_schedule_secs: Vec<f64>,
+    /// Random spread applied to each retry delay, as a fraction. Default 0.2 (±20%).
+    #[serde(default = "default_jitter")]
+    pub jitter: f64,
+    /// Longest `Retry-After` honoured, in seconds. Default 3600.
+    #[serde(default = "default_max_retry_after")]
+    pub max_retry_after_secs: u64,
+    /// How long a claimed delivery stays leased to a worker beyond its timeout. Default 30.
+    #[serde(default = "default_lease_margin")]
+    pub lease_margin_secs: u64,
+    /// Consecutive failures that open a destination's circuit breaker. Default 5.
+    #[serde(default = "default_breaker_threshold")]
+    pub breaker_failures: u32,
+    /// How long an open breaker waits before a probe, in seconds. Default 30.
+    #[serde(default = "default_breaker_cooldown")]
+    pub breaker_cooldown_secs: f64,
+    /// Events (with their deliveries and attempts) older than this are purged. Default 30.
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+    /// How often scheduled retries are looked for, in milliseconds. Default 250.
+    #[serde(default = "default_poll")]
+    pub poll_interval_ms: u64,
+}
+
+fn default_schedule() -> Vec<f64> {
+    vec![
+        0.0, 5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 10800.0, 21600.0, 43200.0, 86400.0,
+    ]
+}
+fn default_jitter() -> f64 {
+    0.2
+}
+fn default_max_retry_after() -> u64 {
+    3600
+}
+fn default_lease_margin() -> u64 {
+    30
+}
+fn default_breaker_threshold() -> u32 {
+    5
+}
+fn default_breaker_cooldown() -> f64 {
+    30.0
+}
+fn default_retention() -> u32 {
+    30
+}
+fn default_poll() -> u64 {
+    250
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            retry_schedule_secs: default_schedule(),
+            jitter: default_jitter(),
+            max_retry_after_secs: default_max_retry_after(),
+            lease_margin_secs: default_lease_margin(),
+            breaker_failures: default_breaker_threshold(),
+            breaker_cooldown_secs: default_breaker_cooldown(),
+            retention_days: default_retention(),
+            poll_interval_ms: default_poll(),
+        }
+    }
+}
+
+/// `[[destinations]]`: an HTTP endpoint events are forwarded to, signed with Standard Webhooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DestinationConfig {
+    /// Name, used in the admin API and metrics.
+    pub name: String,
+    /// Where to POST.
+    pub url: String,
+    /// Standard Webhooks secret(s), `whsec_...`: every delivery is signed with each (rotation).
+    pub secret: OneOrMany<SecretValue>,
+    /// Glob patterns on the event type (`invitee.*`, `call.ended`, `*`). Default: all.
+    #[serde(default = "all_events")]
+    pub events: Vec<String>,
+    /// Only events from these sources. Default: all.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Time allowed per attempt, in seconds. Default 15.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: f64,
+    /// Attempts in flight at once. Default 8.
+    #[serde(default = "default_in_flight")]
+    pub max_in_flight: usize,
+}
+
+fn all_events() -> Vec<String> {
+    vec!["*".into()]
+}
+fn default_timeout() -> f64 {
+    15.0
+}
+fn default_in_flight() -> usize {
+    8
+}
+
+/// A value or a list of values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// One.
+    One(T),
+    /// Several.
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    /// As a slice.
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            Self::One(v) => std::slice::from_ref(v),
+            Self::Many(v) => v,
+        }
+    }
 }
 
 /// `[server]`
@@ -234,6 +370,41 @@ impl Config {
         let err = |m: String| Err(crate::Error::Config(m));
         if self.server.max_body_bytes == 0 {
             return err("server.max_body_bytes must be greater than 0".into());
+        }
+        let d = &self.delivery;
+        if d.retry_schedule_secs.is_empty()
+            || d.retry_schedule_secs
+                .iter()
+                .any(|s| !s.is_finite() || *s < 0.0)
+        {
+            return err("delivery.retry_schedule_secs must list at least one delay >= 0".into());
+        }
+        if !(0.0..1.0).contains(&d.jitter) {
+            return err("delivery.jitter must be in [0, 1)".into());
+        }
+        let mut destination_names = std::collections::HashSet::new();
+        for (i, dest) in self.destinations.iter().enumerate() {
+            let at = format!("destinations[{i}]");
+            if dest.name.is_empty() || !destination_names.insert(dest.name.as_str()) {
+                return err(format!("{at}.name {:?} is empty or used twice", dest.name));
+            }
+            if !(dest.url.starts_with("http://") || dest.url.starts_with("https://")) {
+                return err(format!("{at}.url must be an http:// or https:// URL"));
+            }
+            if dest.secret.as_slice().is_empty() {
+                return err(format!("{at}.secret: at least one whsec_ secret is needed"));
+            }
+            if dest.max_in_flight == 0 || !dest.timeout_secs.is_finite() || dest.timeout_secs <= 0.0
+            {
+                return err(format!(
+                    "{at}: max_in_flight and timeout_secs must be positive"
+                ));
+            }
+            for s in &dest.sources {
+                if !self.sources.iter().any(|src| &src.name == s) {
+                    return err(format!("{at}.sources names an unknown source {s:?}"));
+                }
+            }
         }
         let mut names = std::collections::HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {

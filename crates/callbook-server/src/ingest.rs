@@ -139,6 +139,10 @@ async fn ingest(
         tracing::warn!(error = %why, "verified body does not parse; stored raw");
     }
     event.parse_status = classified.parse_status;
+    event.destinations = state
+        .engine
+        .route(&source.name, event.event_type.as_deref());
+    let forwards = !event.destinations.is_empty();
 
     let outcome = state.store.insert_event(event).await.map_err(|e| {
         tracing::error!(error = %e, "event not stored");
@@ -148,6 +152,9 @@ async fn ingest(
             "the event could not be stored; retry later",
         )
     })?;
+    if forwards && !outcome.duplicate {
+        state.engine.wake.notify_one();
+    }
     if outcome.duplicate {
         source.metrics.duplicates.inc();
         tracing::debug!(id = %outcome.id, "redelivery of a stored event");

@@ -34,6 +34,7 @@
 mod admin;
 pub mod classify;
 pub mod config;
+mod delivery;
 mod error;
 mod health;
 mod ingest;
@@ -41,6 +42,7 @@ mod metrics;
 mod state;
 
 pub use config::Config;
+pub use delivery::{DeliveredEvent, EventHandler, HandlerError};
 pub use error::Error;
 
 use axum::Router;
@@ -98,6 +100,41 @@ impl Server {
         self.state.store.clone()
     }
 
+    /// Adds an in-process destination: events whose type matches one of `events` (globs, such
+    /// as `invitee.*`) are delivered to `handler` with the same outbox, retries, dead letters
+    /// and replay as HTTP destinations. Call before [`Server::router`] or [`Server::serve`].
+    pub fn with_handler(
+        mut self,
+        name: &str,
+        events: Vec<String>,
+        max_in_flight: usize,
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<Self, Error> {
+        let inner = Arc::get_mut(&mut self.state.0).ok_or_else(|| {
+            Error::Config("handlers must be added before the server starts".into())
+        })?;
+        let engine = Arc::get_mut(&mut inner.engine).ok_or_else(|| {
+            Error::Config("handlers must be added before the server starts".into())
+        })?;
+        engine.add_handler(name, events, max_in_flight, handler, &inner.metrics)?;
+        Ok(self)
+    }
+
+    /// Starts the delivery engine (done by [`Server::serve`]; call it yourself when you mount
+    /// [`Server::router`] into your own application).
+    pub async fn start_delivery(&self) -> Result<DeliveryHandle, Error> {
+        let engine = self.state.engine.clone();
+        engine.load_state().await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let run = tokio::spawn(engine.clone().run(stopped.clone()));
+        let housekeeping = tokio::spawn(engine.housekeeping(stopped));
+        Ok(DeliveryHandle {
+            stop,
+            run,
+            housekeeping,
+        })
+    }
+
     /// The routes, ready to serve or to mount into another axum application.
     pub fn router(&self) -> Router {
         let webhooks = Router::new()
@@ -124,11 +161,30 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let store = self.state.store.clone();
+        let delivery = self.start_delivery().await?;
         let app = self.router();
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
+        delivery.shutdown().await;
         store.close().await;
         result.map_err(Error::Io)
+    }
+}
+
+/// The running delivery engine.
+#[derive(Debug)]
+pub struct DeliveryHandle {
+    stop: tokio::sync::watch::Sender<bool>,
+    run: tokio::task::JoinHandle<()>,
+    housekeeping: tokio::task::JoinHandle<()>,
+}
+
+impl DeliveryHandle {
+    /// Stops claiming, lets attempts in flight finish, and returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.run.await;
+        let _ = self.housekeeping.await;
     }
 }

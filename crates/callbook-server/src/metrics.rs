@@ -4,9 +4,11 @@
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -34,6 +36,33 @@ pub(crate) struct Metrics {
     stored: Family<Labels, Counter>,
     latency: Family<Labels, Histogram>,
     body_bytes: Family<Labels, Histogram>,
+    delivery: DeliveryFamilies,
+}
+
+struct DeliveryFamilies {
+    attempts: Family<Labels, Counter>,
+    successes: Family<Labels, Counter>,
+    failures: Family<Labels, Counter>,
+    dead: Family<Labels, Counter>,
+    latency: Family<Labels, Histogram>,
+    queue_depth: Family<Labels, Gauge>,
+    oldest_due_age: Family<Labels, Gauge<f64, AtomicU64>>,
+    breaker: Family<Labels, Gauge>,
+    disabled: Family<Labels, Gauge>,
+}
+
+/// The handles of one destination.
+#[derive(Clone)]
+pub(crate) struct DeliveryMetrics {
+    pub(crate) attempts: Counter,
+    pub(crate) successes: Counter,
+    pub(crate) failures: Counter,
+    pub(crate) dead: Counter,
+    pub(crate) latency: Histogram,
+    pub(crate) queue_depth: Gauge,
+    pub(crate) oldest_due_age: Gauge<f64, AtomicU64>,
+    pub(crate) breaker: Gauge,
+    pub(crate) disabled: Gauge,
 }
 
 /// The handles of one source.
@@ -99,6 +128,61 @@ impl Metrics {
             "Size of webhook bodies",
             body_bytes.clone(),
         );
+        let delivery = DeliveryFamilies {
+            attempts: Family::default(),
+            successes: Family::default(),
+            failures: Family::default(),
+            dead: Family::default(),
+            latency: Family::new_with_constructor(
+                (|| Histogram::new(exponential_buckets(0.0005, 2.0, 16))) as fn() -> Histogram,
+            ),
+            queue_depth: Family::default(),
+            oldest_due_age: Family::default(),
+            breaker: Family::default(),
+            disabled: Family::default(),
+        };
+        let d = &delivery;
+        registry.register("delivery_attempts", "Delivery attempts", d.attempts.clone());
+        registry.register(
+            "delivery_successes",
+            "Successful deliveries",
+            d.successes.clone(),
+        );
+        registry.register(
+            "delivery_failures",
+            "Failed delivery attempts",
+            d.failures.clone(),
+        );
+        registry.register(
+            "delivery_dead",
+            "Deliveries given up (dead)",
+            d.dead.clone(),
+        );
+        registry.register(
+            "delivery_attempt_duration_seconds",
+            "Duration of delivery attempts",
+            d.latency.clone(),
+        );
+        registry.register(
+            "delivery_queue_depth",
+            "Pending deliveries",
+            d.queue_depth.clone(),
+        );
+        registry.register(
+            "delivery_oldest_due_age_seconds",
+            "Age of the oldest due delivery",
+            d.oldest_due_age.clone(),
+        );
+        registry.register(
+            "delivery_breaker_state",
+            "Circuit breaker: 0 closed, 1 open, 2 half-open",
+            d.breaker.clone(),
+        );
+        registry.register(
+            "destination_disabled",
+            "1 when the destination is disabled (it answered 410)",
+            d.disabled.clone(),
+        );
         Self {
             registry,
             received,
@@ -107,6 +191,7 @@ impl Metrics {
             stored,
             latency,
             body_bytes,
+            delivery,
         }
     }
 
@@ -149,6 +234,31 @@ impl Metrics {
             latency,
             body_bytes,
             rejected,
+        }
+    }
+
+    pub(crate) fn destination(&self, name: &str) -> DeliveryMetrics {
+        let l: Labels = vec![("destination", name.to_owned())];
+        let d = &self.delivery;
+        let attempts = d.attempts.get_or_create(&l).clone();
+        let successes = d.successes.get_or_create(&l).clone();
+        let failures = d.failures.get_or_create(&l).clone();
+        let dead = d.dead.get_or_create(&l).clone();
+        let latency = d.latency.get_or_create(&l).clone();
+        let queue_depth = d.queue_depth.get_or_create(&l).clone();
+        let oldest_due_age = d.oldest_due_age.get_or_create(&l).clone();
+        let breaker = d.breaker.get_or_create(&l).clone();
+        let disabled = d.disabled.get_or_create(&l).clone();
+        DeliveryMetrics {
+            attempts,
+            successes,
+            failures,
+            dead,
+            latency,
+            queue_depth,
+            oldest_due_age,
+            breaker,
+            disabled,
         }
     }
 

@@ -2,12 +2,18 @@
 
 use crate::Error;
 use crate::config::{Config, expose};
+use crate::delivery::{Breaker, Destination, Filter, Target};
 use crate::metrics::{Metrics, SourceMetrics};
+use callbook_signature::standard;
 use callbook_signature::{aircall, calendly};
 use callbook_store::{Provider, Store};
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// How a source verifies deliveries.
 pub(crate) enum Verifier {
@@ -24,6 +30,7 @@ pub(crate) struct Source {
 }
 
 pub(crate) struct Inner {
+    pub(crate) engine: Arc<crate::delivery::Engine>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) sources: HashMap<String, Source>,
     pub(crate) admin_token: Option<SecretString>,
@@ -83,6 +90,44 @@ impl AppState {
             };
             sources.insert(s.name.clone(), source);
         }
+        let mut destinations = Vec::new();
+        let mut delivery_metrics = HashMap::new();
+        for d in &config.destinations {
+            let secrets = d
+                .secret
+                .as_slice()
+                .iter()
+                .map(|s| s.resolve())
+                .collect::<Result<Vec<_>, _>>()?;
+            let signer =
+                standard::Webhook::from_whsec(secrets.iter().map(expose)).map_err(|error| {
+                    Error::Config(format!("destination {:?}: secret: {error}", d.name))
+                })?;
+            destinations.push(Arc::new(Destination {
+                name: Arc::from(d.name.as_str()),
+                target: Target::Http {
+                    url: d.url.clone(),
+                    signer,
+                    timeout: Duration::from_secs_f64(d.timeout_secs),
+                },
+                filter: Filter::new(d.events.clone(), d.sources.clone()),
+                permits: Arc::new(Semaphore::new(d.max_in_flight)),
+                max_in_flight: d.max_in_flight,
+                breaker: Mutex::new(Breaker::new(
+                    config.delivery.breaker_failures,
+                    Duration::from_secs_f64(config.delivery.breaker_cooldown_secs.max(0.0)),
+                )),
+                disabled: AtomicBool::new(false),
+                url: Some(d.url.clone()),
+            }));
+            delivery_metrics.insert(d.name.clone(), metrics.destination(&d.name));
+        }
+        let engine = Arc::new(crate::delivery::Engine::new(
+            config,
+            store.clone(),
+            destinations,
+            delivery_metrics,
+        )?);
         let admin_token = config
             .admin
             .token
@@ -93,6 +138,7 @@ impl AppState {
             return Err(Error::Config("admin.token is empty".into()));
         }
         Ok(Self(Arc::new(Inner {
+            engine,
             store,
             sources,
             admin_token,

@@ -106,7 +106,6 @@ pub struct Claimed {
 
 /// What one attempt did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct AttemptRecord {
     /// When it was made.
     pub attempted_at: DateTime<Utc>,

@@ -1,0 +1,206 @@
+//! A destination as the engine sees it: filters, concurrency limit, circuit breaker, metrics.
+
+use crate::delivery::EventHandler;
+use callbook_signature::standard;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// How events reach a destination.
+pub(crate) enum Target {
+    Http {
+        url: String,
+        signer: standard::Webhook,
+        timeout: Duration,
+    },
+    Handler {
+        handler: Arc<dyn EventHandler>,
+        timeout: Duration,
+    },
+}
+
+/// Which events a destination takes.
+#[derive(Debug, Clone)]
+pub(crate) struct Filter {
+    events: Vec<String>,
+    sources: Vec<String>,
+}
+
+impl Filter {
+    pub(crate) fn new(events: Vec<String>, sources: Vec<String>) -> Self {
+        Self { events, sources }
+    }
+
+    pub(crate) fn matches(&self, source: &str, event_type: Option<&str>) -> bool {
+        let source_ok = self.sources.is_empty() || self.sources.iter().any(|s| s == source);
+        let event = event_type.unwrap_or("");
+        source_ok && self.events.iter().any(|p| glob(p, event))
+    }
+}
+
+/// `*` matches any run of characters (dots included); everything else matches itself.
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// Breaker states, as exported in metrics: 0 closed, 1 open, 2 half-open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+#[derive(Debug)]
+pub(crate) struct Breaker {
+    failures: u32,
+    threshold: u32,
+    cooldown: Duration,
+    open_until: Option<Instant>,
+    probing: bool,
+}
+
+impl Breaker {
+    pub(crate) fn new(threshold: u32, cooldown: Duration) -> Self {
+        Self {
+            failures: 0,
+            threshold: threshold.max(1),
+            cooldown,
+            open_until: None,
+            probing: false,
+        }
+    }
+
+    pub(crate) fn state(&self, now: Instant) -> BreakerState {
+        match self.open_until {
+            None => BreakerState::Closed,
+            Some(t) if now < t => BreakerState::Open,
+            Some(_) => BreakerState::HalfOpen,
+        }
+    }
+
+    /// How many attempts may start now: all (closed), none (open, or a probe is out), or one
+    /// probe (half-open).
+    pub(crate) fn allowance(&mut self, now: Instant, capacity: usize) -> usize {
+        match self.state(now) {
+            BreakerState::Closed => capacity,
+            BreakerState::Open => 0,
+            BreakerState::HalfOpen if self.probing => 0,
+            BreakerState::HalfOpen => {
+                self.probing = true;
+                capacity.min(1)
+            }
+        }
+    }
+
+    pub(crate) fn success(&mut self) {
+        self.failures = 0;
+        self.open_until = None;
+        self.probing = false;
+    }
+
+    /// Returns true when this failure opened the breaker.
+    pub(crate) fn failure(&mut self, now: Instant) -> bool {
+        self.failures += 1;
+        let was_open = self.open_until.is_some();
+        if self.probing || self.failures >= self.threshold {
+            self.open_until = Some(now + self.cooldown);
+            self.probing = false;
+            return !was_open;
+        }
+        false
+    }
+}
+
+pub(crate) struct Destination {
+    pub(crate) name: Arc<str>,
+    pub(crate) target: Target,
+    pub(crate) filter: Filter,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) max_in_flight: usize,
+    pub(crate) breaker: Mutex<Breaker>,
+    pub(crate) disabled: AtomicBool,
+    pub(crate) url: Option<String>,
+}
+
+impl Destination {
+    pub(crate) fn is_disabled(&self) -> bool {
+        self.disabled.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        match &self.target {
+            Target::Http { timeout, .. } | Target::Handler { timeout, .. } => *timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("*", "invitee.created"));
+        assert!(glob("invitee.*", "invitee.created"));
+        assert!(glob("invitee.*", "invitee.canceled"));
+        assert!(!glob("invitee.*", "invitee_no_show.created"));
+        assert!(glob("call.ended", "call.ended"));
+        assert!(!glob("call.ended", "call.ended.v2"));
+        assert!(glob("user.*.v2", "user.created.v2"));
+        assert!(glob("*.created", "contact.created"));
+        assert!(!glob("", "x"));
+    }
+
+    #[test]
+    fn filters_apply_sources_and_events() {
+        let f = Filter::new(
+            vec!["invitee.*".into(), "call.ended".into()],
+            vec!["cal".into()],
+        );
+        assert!(f.matches("cal", Some("invitee.created")));
+        assert!(!f.matches("other", Some("invitee.created")));
+        assert!(!f.matches("cal", Some("call.created")));
+        assert!(!f.matches("cal", None));
+    }
+
+    #[test]
+    fn breaker_opens_probes_and_closes() {
+        let now = Instant::now();
+        let mut b = Breaker::new(2, Duration::from_secs(10));
+        assert_eq!(b.allowance(now, 8), 8);
+        assert!(!b.failure(now));
+        assert!(b.failure(now), "second failure opens");
+        assert_eq!(b.allowance(now, 8), 0);
+        let later = now + Duration::from_secs(11);
+        assert_eq!(b.state(later), BreakerState::HalfOpen);
+        assert_eq!(b.allowance(later, 8), 1, "one probe");
+        assert_eq!(b.allowance(later, 8), 0, "only one");
+        b.failure(later);
+        assert_eq!(b.state(later), BreakerState::Open, "a failed probe reopens");
+        let much_later = later + Duration::from_secs(11);
+        assert_eq!(b.allowance(much_later, 8), 1);
+        b.success();
+        assert_eq!(b.allowance(much_later, 8), 8);
+    }
+}

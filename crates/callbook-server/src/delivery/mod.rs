@@ -1,0 +1,418 @@
+//! The delivery engine: hands each stored event to the user's destinations, reliably.
+//!
+//! Deliveries are rows written with the event (the outbox). The engine claims due rows per
+//! destination, with a lease (so a crashed worker's claims come back, and several instances can
+//! share one database), up to each destination's concurrency limit and only while its circuit
+//! breaker allows; attempts run concurrently; every attempt is recorded with its outcome. A
+//! dead destination therefore only ever uses its own permits and never slows the others.
+
+mod destination;
+mod http;
+
+pub(crate) use destination::{Breaker, BreakerState, Destination, Filter, Target};
+
+use crate::config::{Config, DeliveryConfig};
+use crate::metrics::DeliveryMetrics;
+use async_trait::async_trait;
+use callbook_store::{AttemptRecord, Claimed, Outcome, Store};
+use chrono::Utc;
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// An event handed to an in-process [`EventHandler`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeliveredEvent {
+    /// The event's ID (stable across retries: use it to de-duplicate).
+    pub id: callbook_store::EventId,
+    /// The source it arrived on.
+    pub source: String,
+    /// The provider.
+    pub provider: callbook_store::Provider,
+    /// The event type.
+    pub event_type: Option<String>,
+    /// The body exactly as received.
+    pub body: bytes::Bytes,
+    /// Attempts made before this one.
+    pub attempt: u32,
+}
+
+/// Why a handler did not take an event; the delivery is retried on the schedule.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HandlerError(pub String);
+
+/// An in-process destination: delivered to by the same machinery as HTTP destinations, with
+/// the same retries, dead letters and replay.
+#[async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    /// Takes one event. Return `Err` to have it retried.
+    async fn handle(&self, event: &DeliveredEvent) -> Result<(), HandlerError>;
+}
+
+/// The running engine's shared parts.
+pub(crate) struct Engine {
+    store: Arc<dyn Store>,
+    pub(crate) destinations: Vec<Arc<Destination>>,
+    config: DeliveryConfig,
+    pub(crate) wake: Notify,
+    owner: String,
+    client: reqwest::Client,
+    pub(crate) metrics: HashMap<String, DeliveryMetrics>,
+}
+
+impl Engine {
+    pub(crate) fn new(
+        config: &Config,
+        store: Arc<dyn Store>,
+        destinations: Vec<Arc<Destination>>,
+        metrics: HashMap<String, DeliveryMetrics>,
+    ) -> Result<Self, crate::Error> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("callbook/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| crate::Error::Config(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            store,
+            destinations,
+            config: config.delivery.clone(),
+            wake: Notify::new(),
+            owner: format!("callbook-{}", uuid_like()),
+            client,
+            metrics,
+        })
+    }
+
+    pub(crate) fn add_handler(
+        &mut self,
+        name: &str,
+        events: Vec<String>,
+        max_in_flight: usize,
+        handler: Arc<dyn EventHandler>,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<(), crate::Error> {
+        if name.is_empty() || self.destinations.iter().any(|d| &*d.name == name) {
+            return Err(crate::Error::Config(format!(
+                "destination name {name:?} is empty or already used"
+            )));
+        }
+        let max_in_flight = max_in_flight.max(1);
+        self.destinations.push(Arc::new(Destination {
+            name: Arc::from(name),
+            target: Target::Handler {
+                handler,
+                timeout: Duration::from_secs(30),
+            },
+            filter: Filter::new(events, Vec::new()),
+            permits: Arc::new(tokio::sync::Semaphore::new(max_in_flight)),
+            max_in_flight,
+            breaker: std::sync::Mutex::new(destination::Breaker::new(
+                self.config.breaker_failures,
+                Duration::from_secs_f64(self.config.breaker_cooldown_secs.max(0.0)),
+            )),
+            disabled: std::sync::atomic::AtomicBool::new(false),
+            url: None,
+        }));
+        self.metrics
+            .insert(name.to_owned(), metrics.destination(name));
+        Ok(())
+    }
+
+    /// Names of the destinations an event goes to.
+    pub(crate) fn route(&self, source: &str, event_type: Option<&str>) -> Vec<String> {
+        self.destinations
+            .iter()
+            .filter(|d| d.filter.matches(source, event_type))
+            .map(|d| d.name.to_string())
+            .collect()
+    }
+
+    /// Loads disabled flags from the store.
+    pub(crate) async fn load_state(&self) -> Result<(), callbook_store::Error> {
+        for state in self.store.destination_states().await? {
+            if let Some(d) = self.destinations.iter().find(|d| *d.name == *state.name) {
+                d.disabled
+                    .store(state.disabled_at.is_some(), Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    /// The dispatch loop: runs until `stop` is notified.
+    pub(crate) async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let poll = Duration::from_millis(self.config.poll_interval_ms.max(1));
+        loop {
+            for dest in &self.destinations {
+                if let Err(e) = self.dispatch(dest).await {
+                    tracing::warn!(destination = %dest.name, error = %e, "claiming deliveries failed");
+                }
+            }
+            if *stop.borrow() {
+                break;
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        // In-flight attempts finish (their permits come back) before the store closes.
+        for dest in &self.destinations {
+            let _ = dest.permits.acquire_many(dest.max_in_flight as u32).await;
+        }
+    }
+
+    async fn dispatch(
+        self: &Arc<Self>,
+        dest: &Arc<Destination>,
+    ) -> Result<(), callbook_store::Error> {
+        if dest.is_disabled() {
+            return Ok(());
+        }
+        let free = dest.permits.available_permits();
+        let allowance = {
+            let mut breaker = dest.breaker.lock().unwrap_or_else(|p| p.into_inner());
+            breaker.allowance(Instant::now(), free)
+        };
+        if allowance == 0 {
+            return Ok(());
+        }
+        let lease = dest.timeout() + Duration::from_secs(self.config.lease_margin_secs);
+        let claimed = self
+            .store
+            .claim(&dest.name, &self.owner, Utc::now(), lease, allowance as u32)
+            .await?;
+        for delivery in claimed {
+            let Ok(permit) = dest.permits.clone().try_acquire_owned() else {
+                // Cannot happen (we claimed no more than the free permits); the lease brings
+                // the delivery back if it does.
+                break;
+            };
+            let (engine, dest) = (self.clone(), dest.clone());
+            tokio::spawn(async move {
+                engine.attempt(&dest, delivery).await;
+                drop(permit);
+                engine.wake.notify_one();
+            });
+        }
+        Ok(())
+    }
+
+    async fn attempt(&self, dest: &Destination, delivery: Claimed) {
+        let started = Instant::now();
+        let attempted_at = Utc::now();
+        let result = match &dest.target {
+            Target::Http {
+                url,
+                signer,
+                timeout,
+            } => http::send(&self.client, url, signer, *timeout, &delivery).await,
+            Target::Handler { handler, timeout } => {
+                let event = DeliveredEvent {
+                    id: delivery.event_id,
+                    source: delivery.source.clone(),
+                    provider: delivery.provider,
+                    event_type: delivery.event_type.clone(),
+                    body: bytes::Bytes::from(delivery.body.clone()),
+                    attempt: delivery.attempts,
+                };
+                match tokio::time::timeout(*timeout, handler.handle(&event)).await {
+                    Ok(Ok(())) => http::AttemptResult::success(None, None),
+                    Ok(Err(e)) => http::AttemptResult::failure(None, e.0, None, None),
+                    Err(_) => {
+                        http::AttemptResult::failure(None, "handler timed out".into(), None, None)
+                    }
+                }
+            }
+        };
+        let latency = started.elapsed();
+        let attempts_after = delivery.attempts + 1;
+        let metrics = self.metrics.get(&*dest.name);
+        if let Some(m) = metrics {
+            m.latency.observe(latency.as_secs_f64());
+        }
+        let outcome = if result.success {
+            dest.breaker
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .success();
+            if let Some(m) = metrics {
+                m.successes.inc();
+            }
+            Outcome::Succeeded
+        } else if result.status == Some(410) {
+            self.disable(dest, "the destination answered 410 Gone")
+                .await;
+            Outcome::Dead
+        } else {
+            let opened = dest
+                .breaker
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .failure(Instant::now());
+            if opened {
+                tracing::warn!(destination = %dest.name, "circuit breaker opened");
+            }
+            if let Some(m) = metrics {
+                m.failures.inc();
+            }
+            match self.next_attempt(attempts_after, result.retry_after) {
+                Some(delay) => Outcome::Retry(
+                    Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+                ),
+                None => Outcome::Dead,
+            }
+        };
+        if outcome == Outcome::Dead {
+            if let Some(m) = metrics {
+                m.dead.inc();
+            }
+            tracing::warn!(
+                destination = %dest.name, delivery = %delivery.id, event_id = %delivery.event_id,
+                attempts = attempts_after, error = ?result.error, "delivery is dead"
+            );
+        }
+        if let Some(m) = metrics {
+            m.attempts.inc();
+        }
+        let record = AttemptRecord {
+            attempted_at,
+            status_code: result.status,
+            latency_ms: latency.as_millis() as u64,
+            error: result.error,
+            response_excerpt: result.excerpt,
+        };
+        if let Err(e) = self.store.complete(delivery.id, record, outcome).await {
+            // The lease brings the delivery back; it will be attempted again.
+            tracing::error!(delivery = %delivery.id, error = %e, "attempt not recorded");
+        }
+    }
+
+    /// The wait before the next attempt, or `None` when the schedule is exhausted.
+    fn next_attempt(&self, attempts_made: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        let base = *self
+            .config
+            .retry_schedule_secs
+            .get(attempts_made as usize)?;
+        let spread = self.config.jitter;
+        let factor = if spread > 0.0 {
+            rand::thread_rng().gen_range(1.0 - spread..1.0 + spread)
+        } else {
+            1.0
+        };
+        let scheduled = Duration::from_secs_f64((base * factor).max(0.0));
+        let cap = Duration::from_secs(self.config.max_retry_after_secs);
+        Some(match retry_after {
+            Some(ra) => scheduled.max(ra.min(cap)),
+            None => scheduled,
+        })
+    }
+
+    async fn disable(&self, dest: &Destination, reason: &str) {
+        if !dest.disabled.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                destination = %dest.name, reason,
+                "destination disabled: re-enable it with POST /admin/destinations/{}/enable",
+                dest.name
+            );
+            if let Some(m) = self.metrics.get(&*dest.name) {
+                m.disabled.set(1);
+            }
+        }
+        if let Err(e) = self
+            .store
+            .set_destination_disabled(&dest.name, Some(reason), Utc::now())
+            .await
+        {
+            tracing::error!(destination = %dest.name, error = %e, "could not persist the disabled state");
+        }
+    }
+
+    pub(crate) async fn enable(&self, name: &str) -> Result<bool, callbook_store::Error> {
+        let Some(dest) = self.destinations.iter().find(|d| &*d.name == name) else {
+            return Ok(false);
+        };
+        self.store
+            .set_destination_disabled(name, None, Utc::now())
+            .await?;
+        dest.disabled.store(false, Ordering::Relaxed);
+        dest.breaker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .success();
+        if let Some(m) = self.metrics.get(name) {
+            m.disabled.set(0);
+        }
+        self.wake.notify_one();
+        Ok(true)
+    }
+
+    pub(crate) fn breaker_state(&self, dest: &Destination) -> BreakerState {
+        dest.breaker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .state(Instant::now())
+    }
+
+    /// Refreshes queue and breaker gauges; purges by retention. Runs until `stop`.
+    pub(crate) async fn housekeeping(
+        self: Arc<Self>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut stats = tokio::time::interval(Duration::from_secs(2));
+        let mut purge = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = stats.tick() => self.refresh_gauges().await,
+                _ = purge.tick() => self.purge().await,
+                _ = stop.changed() => break,
+            }
+        }
+    }
+
+    async fn refresh_gauges(&self) {
+        let now = Utc::now();
+        let Ok(stats) = self.store.queue_stats(now).await else {
+            return;
+        };
+        for dest in &self.destinations {
+            let Some(m) = self.metrics.get(&*dest.name) else {
+                continue;
+            };
+            let s = stats.iter().find(|s| *s.destination == *dest.name);
+            m.queue_depth.set(s.map_or(0, |s| s.pending as i64));
+            m.oldest_due_age.set(
+                s.and_then(|s| s.oldest_due)
+                    .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0),
+            );
+            m.breaker.set(match self.breaker_state(dest) {
+                BreakerState::Closed => 0,
+                BreakerState::Open => 1,
+                BreakerState::HalfOpen => 2,
+            });
+        }
+    }
+
+    async fn purge(&self) {
+        let cutoff = Utc::now() - chrono::Duration::days(i64::from(self.config.retention_days));
+        match self.store.purge(cutoff).await {
+            Ok(r) if r.events > 0 => tracing::info!(
+                events = r.events,
+                deliveries = r.deliveries,
+                attempts = r.attempts,
+                "retention purge"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    format!("{:016x}", rand::thread_rng().r#gen::<u64>())
+}

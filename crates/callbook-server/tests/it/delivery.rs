@@ -1,0 +1,516 @@
+//! Delivery to real HTTP destinations on loopback.
+
+use crate::harness::*;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use callbook_server::{Config, Server};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Ok,
+    FailTimes(usize),
+    Gone,
+    Hang,
+    Redirect,
+}
+
+#[derive(Default)]
+struct Seen {
+    hits: usize,
+    received: Vec<(HeaderMap, Bytes, Instant)>,
+}
+
+#[derive(Clone)]
+struct Sink {
+    mode: Arc<Mutex<Mode>>,
+    seen: Arc<Mutex<Seen>>,
+    url: String,
+}
+
+impl Sink {
+    async fn start(mode: Mode) -> Self {
+        let sink = Sink {
+            mode: Arc::new(Mutex::new(mode)),
+            seen: Arc::default(),
+            url: String::new(),
+        };
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(sink_handler))
+            .with_state(sink.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("sink") });
+        Sink { url, ..sink }
+    }
+
+    fn set(&self, mode: Mode) {
+        *self.mode.lock().expect("lock") = mode;
+    }
+
+    fn hits(&self) -> usize {
+        self.seen.lock().expect("lock").hits
+    }
+
+    fn delivered(&self) -> Vec<(HeaderMap, Bytes, Instant)> {
+        self.seen.lock().expect("lock").received.clone()
+    }
+}
+
+async fn sink_handler(
+    State(sink): State<Sink>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    let mode = {
+        let mut seen = sink.seen.lock().expect("lock");
+        seen.hits += 1;
+        let mut mode = sink.mode.lock().expect("lock");
+        let current = *mode;
+        if let Mode::FailTimes(n) = current {
+            *mode = if n <= 1 {
+                Mode::Ok
+            } else {
+                Mode::FailTimes(n - 1)
+            };
+            drop(mode);
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [("retry-after", "0")],
+                "busy",
+            )
+                .into_response();
+        }
+        if current == Mode::Ok {
+            seen.received.push((headers, body, Instant::now()));
+        }
+        current
+    };
+    match mode {
+        Mode::Ok => (StatusCode::OK, "thanks").into_response(),
+        Mode::Gone => (StatusCode::GONE, "gone for good").into_response(),
+        Mode::Redirect => (
+            StatusCode::FOUND,
+            [("location", "http://127.0.0.1:9/elsewhere")],
+            "",
+        )
+            .into_response(),
+        Mode::Hang => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            (StatusCode::OK, "late").into_response()
+        }
+        Mode::FailTimes(_) => unreachable!(),
+    }
+}
+
+fn destination(name: &str, url: &str, extra: &str) -> String {
+    format!(
+        "[[destinations]]\nname = \"{name}\"\nurl = \"{url}\"\nsecret = \"{SECRET}\"\n\
+         events = [\"invitee.*\", \"call.ended\"]\ntimeout_secs = 0.5\n{extra}\n"
+    )
+}
+
+const FAST: &str = "[delivery]\nretry_schedule_secs = [0, 0.05, 0.05, 0.05, 0.05]\njitter = 0.0\n\
+                    breaker_failures = 100\npoll_interval_ms = 20\n";
+
+struct Running {
+    base: String,
+    client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    async fn start(dir: &tempfile::TempDir, extra: &str) -> Self {
+        let config: Config = config(dir, &format!("[admin]\ntoken = \"{ADMIN_TOKEN}\"\n{extra}"));
+        let server = Server::from_config(config).await.expect("server");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            server
+                .serve(listener, async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+        });
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    async fn send(&self, invitee: &str) -> String {
+        let mut body: Value = serde_json::from_slice(SEED).expect("json");
+        body["payload"]["uri"] =
+            format!("https://api.calendly.com/scheduled_events/E/invitees/{invitee}").into();
+        let body = serde_json::to_vec(&body).expect("body");
+        let header = callbook_signature::calendly::sign(CALENDLY_KEY.as_bytes(), now(), &body);
+        let r = self
+            .client
+            .post(format!("{}/webhooks/calendly/cal", self.base))
+            .header("Calendly-Webhook-Signature", header)
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.expect("json")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    async fn admin(&self, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    async fn admin_post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("send")
+    }
+
+    /// Waits until the single delivery of `destination` satisfies `done`.
+    async fn wait_delivery(&self, destination: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let list = self
+                .admin(&format!("/admin/deliveries?destination={destination}"))
+                .await;
+            if let Some(d) = list["deliveries"].as_array().and_then(|a| a.first()) {
+                let id = d["id"].as_str().expect("id");
+                let detail = self.admin(&format!("/admin/deliveries/{id}")).await;
+                if done(&detail) {
+                    return detail;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {destination}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task");
+        }
+    }
+}
+
+#[tokio::test]
+async fn delivers_the_original_body_signed_with_standard_webhooks() {
+    let sink = Sink::start(Mode::Ok).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Running::start(
+        &dir,
+        &format!("{FAST}{}", destination("crm", &sink.url, "")),
+    )
+    .await;
+    let id = s.send("SIGNED1").await;
+    let detail = s.wait_delivery("crm", |d| d["state"] == "succeeded").await;
+    assert_eq!(detail["event_id"], id.as_str());
+    let got = sink.delivered();
+    assert_eq!(got.len(), 1);
+    let (headers, body, _) = &got[0];
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(h("webhook-id").as_deref(), Some(id.as_str()));
+    assert_eq!(h("callbook-source").as_deref(), Some("cal"));
+    assert_eq!(h("callbook-provider").as_deref(), Some("calendly"));
+    assert_eq!(h("callbook-event-type").as_deref(), Some("invitee.created"));
+    assert_eq!(h("content-type").as_deref(), Some("application/json"));
+    // The body is the original bytes, and the signature verifies with the consumer's library.
+    let stored = s.admin(&format!("/admin/events/{id}")).await;
+    assert_eq!(
+        stored["body"].as_str().expect("body").as_bytes(),
+        body.as_ref()
+    );
+    let verifier = callbook_signature::standard::Webhook::from_whsec([SECRET]).expect("secret");
+    verifier
+        .verify(
+            h("webhook-id").as_deref(),
+            h("webhook-timestamp").as_deref(),
+            h("webhook-signature").as_deref(),
+            body,
+        )
+        .expect("signature verifies");
+    assert_eq!(detail["attempts"].as_array().expect("a").len(), 1);
+    assert_eq!(detail["attempts"][0]["status_code"], 200);
+    assert_eq!(detail["attempts"][0]["response_excerpt"], "thanks");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_destination_gets_the_event_once_it_recovers() {
+    let sink = Sink::start(Mode::FailTimes(2)).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Running::start(
+        &dir,
+        &format!("{FAST}{}", destination("crm", &sink.url, "")),
+    )
+    .await;
+    s.send("FLAKY1").await;
+    let detail = s.wait_delivery("crm", |d| d["state"] == "succeeded").await;
+    let statuses: Vec<Value> = detail["attempts"]
+        .as_array()
+        .expect("a")
+        .iter()
+        .map(|a| a["status_code"].clone())
+        .collect();
+    assert_eq!(statuses, [503, 503, 200]);
+    assert_eq!(
+        detail["attempts"][0]["error"],
+        "HTTP 503 Service Unavailable"
+    );
+    assert_eq!(sink.delivered().len(), 1, "delivered exactly once");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_410_disables_the_destination() {
+    let sink = Sink::start(Mode::Gone).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Running::start(
+        &dir,
+        &format!("{FAST}{}", destination("crm", &sink.url, "")),
+    )
+    .await;
+    s.send("GONE1").await;
+    let detail = s.wait_delivery("crm", |d| d["state"] == "dead").await;
+    assert_eq!(detail["attempts"][0]["status_code"], 410);
+    let dests = s.admin("/admin/destinations").await;
+    assert_eq!(dests["destinations"][0]["disabled"], true);
+    // No more attempts while disabled.
+    s.send("GONE2").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.hits(), 1);
+    let metrics = s
+        .client
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .expect("m")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        metrics.contains(r#"callbook_destination_disabled{destination="crm"} 1"#),
+        "{metrics}"
+    );
+    // Re-enabled, the waiting delivery goes out.
+    sink.set(Mode::Ok);
+    assert_eq!(
+        s.admin_post("/admin/destinations/crm/enable", Value::Null)
+            .await
+            .status(),
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sink.delivered().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sink.delivered().len(), 1);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_hanging_destination_times_out_and_is_retried() {
+    let sink = Sink::start(Mode::Hang).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Running::start(
+        &dir,
+        &format!("{FAST}{}", destination("crm", &sink.url, "")),
+    )
+    .await;
+    s.send("HANG1").await;
+    let detail = s
+        .wait_delivery("crm", |d| {
+            d["attempts"].as_array().is_some_and(|a| a.len() >= 2)
+        })
+        .await;
+    let first = &detail["attempts"][0];
+    assert_eq!(first["status_code"], Value::Null);
+    assert_eq!(first["error"], "timed out after 500 ms");
+    assert!(first["latency_ms"].as_u64().expect("ms") >= 450);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn redirects_are_failures_and_not_followed() {
+    let sink = Sink::start(Mode::Redirect).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Running::start(
+        &dir,
+        &format!("{FAST}{}", destination("crm", &sink.url, "")),
+    )
+    .await;
+    s.send("REDIR1").await;
+    let detail = s.wait_delivery("crm", |d| d["state"] == "dead").await;
+    assert_eq!(
+        detail["attempts"].as_array().expect("a").len(),
+        5,
+        "every attempt of the schedule"
+    );
+    assert_eq!(detail["attempts"][0]["status_code"], 302);
+    assert!(
+        detail["attempts"][0]["error"]
+            .as_str()
+            .expect("e")
+            .contains("not followed")
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_destination_does_not_slow_a_healthy_one() {
+    let healthy = Sink::start(Mode::Ok).await;
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("a")
+        .port();
+    let dir = tempfile::tempdir().expect("tmp");
+    let slow = Sink::start(Mode::Hang).await;
+    let config = format!(
+        "{FAST}{}{}{}",
+        destination(
+            "down",
+            &format!("http://127.0.0.1:{dead_port}/hook"),
+            "max_in_flight = 1"
+        ),
+        destination("hanging", &slow.url, "max_in_flight = 1"),
+        destination("healthy", &healthy.url, "")
+    );
+    let s = Running::start(&dir, &config).await;
+    let started = Instant::now();
+    for i in 0..20 {
+        s.send(&format!("MIX{i}")).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while healthy.delivered().len() < 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let got = healthy.delivered();
+    assert_eq!(got.len(), 20);
+    let last = got.iter().map(|(_, _, t)| *t).max().expect("times");
+    assert!(
+        last.duration_since(started) < Duration::from_secs(2),
+        "healthy deliveries took {:?} while the others hang or refuse",
+        last.duration_since(started)
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_resumes_the_retry_schedule() {
+    let sink = Sink::start(Mode::FailTimes(1)).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let slow_schedule =
+        "[delivery]\nretry_schedule_secs = [0, 1.0]\njitter = 0.0\npoll_interval_ms = 20\n";
+    let dest = destination("crm", &sink.url, "");
+    let s = Running::start(&dir, &format!("{slow_schedule}{dest}")).await;
+    s.send("RESTART1").await;
+    s.wait_delivery("crm", |d| {
+        d["attempts"].as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    s.stop().await;
+    assert!(sink.delivered().is_empty());
+    // A new process on the same database picks the schedule up where it was.
+    let s = Running::start(&dir, &format!("{slow_schedule}{dest}")).await;
+    let detail = s.wait_delivery("crm", |d| d["state"] == "succeeded").await;
+    assert_eq!(detail["attempts"].as_array().expect("a").len(), 2);
+    assert_eq!(sink.delivered().len(), 1);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_delivery_replays_once_the_destination_is_back() {
+    let sink = Sink::start(Mode::FailTimes(1000)).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let once = "[delivery]\nretry_schedule_secs = [0]\njitter = 0.0\npoll_interval_ms = 20\n";
+    let s = Running::start(
+        &dir,
+        &format!("{once}{}", destination("crm", &sink.url, "")),
+    )
+    .await;
+    s.send("REPLAY1").await;
+    let detail = s.wait_delivery("crm", |d| d["state"] == "dead").await;
+    sink.set(Mode::Ok);
+    let r = s
+        .admin_post(
+            "/admin/destinations/crm/replay",
+            serde_json::json!({"dead": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(r.json::<Value>().await.expect("json")["scheduled"], 1);
+    s.wait_delivery("crm", |d| d["state"] == "succeeded").await;
+    assert_eq!(sink.delivered().len(), 1);
+    // A single delivery can be retried too.
+    let id = detail["id"].as_str().expect("id");
+    assert_eq!(
+        s.admin_post(&format!("/admin/deliveries/{id}/retry"), Value::Null)
+            .await
+            .status(),
+        202
+    );
+    s.wait_delivery("crm", |d| {
+        d["attempts"].as_array().is_some_and(|a| a.len() == 3)
+    })
+    .await;
+    assert_eq!(sink.delivered().len(), 2);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn events_that_match_no_destination_are_not_scheduled() {
+    let sink = Sink::start(Mode::Ok).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let dest = format!(
+        "[[destinations]]\nname = \"calls\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\nevents = [\"call.*\"]\n",
+        sink.url
+    );
+    let s = Running::start(&dir, &format!("{FAST}{dest}")).await;
+    s.send("NOMATCH").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let list = s.admin("/admin/deliveries").await;
+    assert_eq!(list["deliveries"].as_array().expect("d").len(), 0);
+    assert_eq!(sink.hits(), 0);
+    s.stop().await;
+}
