@@ -11,7 +11,7 @@
 //! stored; an oversized body a 413; a verified body that does not parse is stored raw, marked
 //! unparsed, and acknowledged.
 //!
-//! [`Server::router`] gives an axum [`Router`](axum::Router) that can be mounted into another
+//! [`Server::router`] gives an axum `Router` that can be mounted into another
 //! application; [`Server::serve`] runs it on a listener with graceful shutdown.
 //!
 //! ```no_run

@@ -73,9 +73,11 @@ fn body(n: u64) -> Vec<u8> {
         rem % 3600 / 60,
         rem % 60
     );
+    // The send time rides in the invitee URI, so a sink can measure end-to-end latency.
+    let sent_micros = now.as_micros();
     SEED.replacen(
         "/invitees/AAAAAAAAAAAAAAAA\"",
-        &format!("/invitees/L{n:015}\""),
+        &format!("/invitees/T{sent_micros}N{n}\""),
         1,
     )
     .replacen(

@@ -175,6 +175,11 @@ impl Engine {
             return Ok(());
         }
         let free = dest.permits.available_permits();
+        // Claim in batches: while attempts are in flight, wait until a quarter of the permits
+        // are free rather than running one claim per finished attempt.
+        if free < dest.max_in_flight && free < (dest.max_in_flight / 4).max(1) {
+            return Ok(());
+        }
         let allowance = {
             let mut breaker = dest.breaker.lock().unwrap_or_else(|p| p.into_inner());
             breaker.allowance(Instant::now(), free)
@@ -195,15 +200,21 @@ impl Engine {
             };
             let (engine, dest) = (self.clone(), dest.clone());
             tokio::spawn(async move {
-                engine.attempt(&dest, delivery).await;
-                drop(permit);
-                engine.wake.notify_one();
+                engine.attempt(&dest, delivery, permit).await;
             });
         }
         Ok(())
     }
 
-    async fn attempt(&self, dest: &Destination, delivery: Claimed) {
+    /// One attempt. The permit is returned as soon as the destination has answered: recording
+    /// the outcome waits for a commit, and the delivery stays leased until then, so no other
+    /// worker takes it meanwhile.
+    async fn attempt(
+        &self,
+        dest: &Destination,
+        delivery: Claimed,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
         let started = Instant::now();
         let attempted_at = Utc::now();
         let result = match &dest.target {
@@ -231,6 +242,8 @@ impl Engine {
             }
         };
         let latency = started.elapsed();
+        drop(permit);
+        self.wake.notify_one();
         let attempts_after = delivery.attempts + 1;
         let metrics = self.metrics.get(&*dest.name);
         if let Some(m) = metrics {

@@ -327,47 +327,54 @@ impl Store for SqliteStore {
         let until = now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
         self.write(move |conn| {
             Box::pin(async move {
+                // One writer: nothing can claim between this SELECT and the UPDATE below.
                 let mut tx = conn.begin().await?;
                 let rows = sqlx::query(
-                    "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE seq IN \
-                     (SELECT seq FROM deliveries WHERE destination = ? AND state = 'pending' \
-                      AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) \
-                      ORDER BY next_attempt_at LIMIT ?) \
-                     RETURNING id, event_id, attempts",
+                    "SELECT d.id, d.event_id, d.attempts, e.source, e.provider, e.event_type, \
+                     e.body FROM deliveries d JOIN events e ON e.id = d.event_id \
+                     WHERE d.destination = ? AND d.state = 'pending' AND d.next_attempt_at <= ? \
+                     AND (d.lease_until IS NULL OR d.lease_until <= ?) \
+                     ORDER BY d.next_attempt_at LIMIT ?",
                 )
-                .bind(&owner)
-                .bind(until)
                 .bind(&destination)
                 .bind(now_ms)
                 .bind(now_ms)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
                 .await?;
+                if rows.is_empty() {
+                    tx.commit().await?;
+                    return Ok(Vec::new());
+                }
                 let mut claimed = Vec::with_capacity(rows.len());
-                for row in rows {
+                let mut lease: QueryBuilder<'_, Sqlite> =
+                    QueryBuilder::new("UPDATE deliveries SET lease_owner = ");
+                lease
+                    .push_bind(&owner)
+                    .push(", lease_until = ")
+                    .push_bind(until);
+                lease.push(" WHERE id IN (");
+                let mut ids = lease.separated(", ");
+                for row in &rows {
                     let id: Vec<u8> = row.try_get("id")?;
                     let event: Vec<u8> = row.try_get("event_id")?;
-                    let Some(ev) = sqlx::query(rows::SELECT_FOR_DELIVERY)
-                        .bind(&event)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                    else {
-                        continue;
-                    };
                     claimed.push(Claimed {
                         id: rows::uuid(&id).map(DeliveryId::from)?,
                         destination: destination.clone(),
                         attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
                         event_id: rows::uuid(&event).map(EventId::from)?,
-                        source: ev.try_get("source")?,
-                        provider: ev
+                        source: row.try_get("source")?,
+                        provider: row
                             .try_get::<String, _>("provider")?
                             .parse()
                             .map_err(|e: crate::UnknownProvider| Error::Corrupt(e.to_string()))?,
-                        event_type: ev.try_get("event_type")?,
-                        body: ev.try_get("body")?,
+                        event_type: row.try_get("event_type")?,
+                        body: row.try_get("body")?,
                     });
+                    ids.push_bind(id);
                 }
+                lease.push(")");
+                lease.build().execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(claimed)
             })

@@ -74,9 +74,6 @@ pub(super) fn headers_json(headers: &[(String, String)]) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
-pub(super) const SELECT_FOR_DELIVERY: &str =
-    "SELECT source, provider, event_type, body FROM events WHERE id = ?";
-
 pub(super) const SELECT_DELIVERY: &str = "SELECT id, event_id, destination, state, attempts, \
     next_attempt_at, last_status, last_error, created_at, updated_at FROM deliveries";
 
