@@ -58,6 +58,29 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Inspect stored events (through a running server's admin API).
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Inspect and retry deliveries.
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
+    /// Replay a destination's dead deliveries, or every event of a time range.
+    Replay {
+        #[command(flatten)]
+        target: AdminTarget,
+        /// The destination.
+        #[arg(long)]
+        destination: String,
+        /// Replay its dead deliveries.
+        #[arg(long, conflicts_with_all = ["since", "until"])]
+        dead: bool,
+        /// Events received at or after (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Events received before (RFC 3339; default now).
+        #[arg(long)]
+        until: Option<String>,
+    },
     /// Explain whether a captured delivery verifies (body on standard input).
     Verify {
         /// `calendly` or `aircall`.
@@ -73,6 +96,76 @@ pub(crate) enum Command {
         /// Calendly tolerance in seconds; 0 skips the timestamp check (for old captures).
         #[arg(long, default_value_t = 180)]
         tolerance_secs: u64,
+    },
+}
+
+/// Where the admin API is: from the config, or given.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AdminTarget {
+    /// Configuration file (for the server address and admin token).
+    #[arg(long, short, default_value = "callbook.toml")]
+    pub(crate) config: PathBuf,
+    /// Server base URL. Default: from `server.listen`.
+    #[arg(long)]
+    pub(crate) url: Option<String>,
+    /// Environment variable holding the admin token. Default: `admin.token` of the config.
+    #[arg(long)]
+    pub(crate) token_env: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EventsCommand {
+    /// List events, newest first.
+    List {
+        #[command(flatten)]
+        target: AdminTarget,
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only this event type.
+        #[arg(long)]
+        event_type: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Continue after this cursor.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one event with its raw body.
+    Show {
+        #[command(flatten)]
+        target: AdminTarget,
+        /// The event ID.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeliveriesCommand {
+    /// List deliveries, newest first.
+    List {
+        #[command(flatten)]
+        target: AdminTarget,
+        /// Only this destination.
+        #[arg(long)]
+        destination: Option<String>,
+        /// Only this state: pending, succeeded or dead.
+        #[arg(long)]
+        state: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Retry one delivery now.
+    Retry {
+        #[command(flatten)]
+        target: AdminTarget,
+        /// The delivery ID.
+        id: String,
     },
 }
 
@@ -104,5 +197,129 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             header,
             tolerance_secs,
         } => crate::verify::run(&provider, &key_env, header.as_deref(), tolerance_secs),
+        Command::Events(cmd) => events(cmd).await,
+        Command::Deliveries(cmd) => deliveries(cmd).await,
+        Command::Replay {
+            target,
+            destination,
+            dead,
+            since,
+            until,
+        } => {
+            let admin = admin(&target)?;
+            let body = if dead {
+                serde_json::json!({ "dead": true })
+            } else if let Some(since) = since {
+                serde_json::json!({ "since": since, "until": until })
+            } else {
+                return Err(Failure::Config(anyhow::anyhow!("pass --dead or --since")));
+            };
+            let out = admin
+                .post(&format!("/admin/destinations/{destination}/replay"), body)
+                .await?;
+            Ok(crate::admin_cli::print(&out, target.json, |v| {
+                println!("scheduled {} deliveries to {destination}", v["scheduled"]);
+            }))
+        }
+    }
+}
+
+fn admin(target: &AdminTarget) -> Result<crate::admin_cli::Admin, Failure> {
+    crate::admin_cli::Admin::new(
+        &target.config,
+        target.url.as_deref(),
+        target.token_env.as_deref(),
+    )
+}
+
+fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn events(cmd: EventsCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        EventsCommand::List {
+            target,
+            source,
+            event_type,
+            limit,
+            cursor,
+        } => {
+            let q = query(&[
+                ("source", source),
+                ("event_type", event_type),
+                ("limit", Some(limit.to_string())),
+                ("cursor", cursor),
+            ]);
+            let out = admin(&target)?.get(&format!("/admin/events{q}")).await?;
+            Ok(crate::admin_cli::print(
+                &out,
+                target.json,
+                crate::admin_cli::events_table,
+            ))
+        }
+        EventsCommand::Show { target, id } => {
+            let out = admin(&target)?
+                .get(&format!("/admin/events/{}", encode(&id)))
+                .await?;
+            Ok(crate::admin_cli::print(&out, target.json, |v| {
+                println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+            }))
+        }
+    }
+}
+
+async fn deliveries(cmd: DeliveriesCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        DeliveriesCommand::List {
+            target,
+            destination,
+            state,
+            limit,
+        } => {
+            let q = query(&[
+                ("destination", destination),
+                ("state", state),
+                ("limit", Some(limit.to_string())),
+            ]);
+            let out = admin(&target)?
+                .get(&format!("/admin/deliveries{q}"))
+                .await?;
+            Ok(crate::admin_cli::print(
+                &out,
+                target.json,
+                crate::admin_cli::deliveries_table,
+            ))
+        }
+        DeliveriesCommand::Retry { target, id } => {
+            let path = format!("/admin/deliveries/{}/retry", encode(&id));
+            let out = admin(&target)?.post(&path, serde_json::Value::Null).await?;
+            Ok(crate::admin_cli::print(&out, target.json, |v| {
+                println!(
+                    "delivery {} scheduled for now",
+                    v["id"].as_str().unwrap_or("")
+                );
+            }))
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! `callbook`: the binary. Wiring and user experience only; the logic lives in the libraries.
 
+mod admin_cli;
 mod cli;
+mod env_config;
 mod init;
 mod logging;
 mod send_test;

@@ -6,22 +6,28 @@ use callbook_server::{Config, Server};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Loads the configuration file, or the defaults when there is none.
+/// Loads the configuration file (or the defaults when there is none), then applies
+/// `CALLBOOK_<SECTION>_<KEY>` environment overrides.
 pub(crate) fn load_config(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), Failure> {
     let path = match path {
         Some(p) => Some(p.to_path_buf()),
         None => Some(PathBuf::from("callbook.toml")).filter(|p| p.exists()),
     };
-    let Some(path) = path else {
-        return Ok((Config::default(), None));
+    let text = match &path {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read {}", p.display()))
+            .map_err(Failure::Config)?,
+        None => String::new(),
     };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))
-        .map_err(Failure::Config)?;
-    let config = Config::from_toml(&text)
-        .and_then(|c| c.validate().map(|()| c))
-        .map_err(|e| Failure::Config(anyhow::anyhow!("{}: {e}", path.display())))?;
-    Ok((config, Some(path)))
+    let shown = path
+        .as_ref()
+        .map_or("defaults".to_owned(), |p| p.display().to_string());
+    let config = crate::env_config::apply(&text, std::env::vars())
+        .map_err(|e| Failure::Config(anyhow::anyhow!("{shown}: {e}")))?;
+    config
+        .validate()
+        .map_err(|e| Failure::Config(anyhow::anyhow!("{shown}: {e}")))?;
+    Ok((config, path))
 }
 
 pub(crate) async fn run(config_path: Option<PathBuf>) -> Result<ExitCode, Failure> {
