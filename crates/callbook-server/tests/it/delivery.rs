@@ -514,3 +514,65 @@ async fn events_that_match_no_destination_are_not_scheduled() {
     assert_eq!(sink.hits(), 0);
     s.stop().await;
 }
+
+struct Flaky {
+    calls: Mutex<Vec<(String, u32)>>,
+}
+
+#[async_trait::async_trait]
+impl callbook_server::EventHandler for Flaky {
+    async fn handle(
+        &self,
+        event: &callbook_server::DeliveredEvent,
+    ) -> Result<(), callbook_server::HandlerError> {
+        let mut calls = self.calls.lock().expect("lock");
+        calls.push((event.id.to_string(), event.attempt));
+        if calls.len() == 1 {
+            return Err(callbook_server::HandlerError("database busy".into()));
+        }
+        assert_eq!(event.event_type.as_deref(), Some("invitee.created"));
+        assert!(event.body.starts_with(b"{"));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn in_process_handlers_get_the_same_retries() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config: Config = config(&dir, &format!("[admin]\ntoken = \"{ADMIN_TOKEN}\"\n{FAST}"));
+    let handler = Arc::new(Flaky {
+        calls: Mutex::default(),
+    });
+    let server = Server::from_config(config)
+        .await
+        .expect("server")
+        .with_handler("audit", vec!["invitee.*".into()], 2, handler.clone())
+        .expect("handler");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .serve(listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+    });
+    let s = Running {
+        base,
+        client: reqwest::Client::new(),
+        stop: Some(tx),
+        task: Some(task),
+    };
+    let id = s.send("HANDLER1").await;
+    let detail = s
+        .wait_delivery("audit", |d| d["state"] == "succeeded")
+        .await;
+    assert_eq!(detail["attempts"][0]["error"], "database busy");
+    let calls = handler.calls.lock().expect("lock").clone();
+    assert_eq!(calls, vec![(id.clone(), 0), (id, 1)]);
+    s.stop().await;
+}
