@@ -56,9 +56,8 @@ fn args() -> Args {
     a
 }
 
-const SEED: &str = include_str!(
-    "../../../../crates/callbook-models/tests/fixtures/calendly/seed_invitee_created.json"
-);
+// A copy of the models crate's seed fixture, so this crate packages on its own.
+const SEED: &str = include_str!("../../seed_invitee_created.json");
 
 fn body(n: u64) -> Vec<u8> {
     // The seed, as a live delivery would be: a distinct invitee URI and the delivery's own
