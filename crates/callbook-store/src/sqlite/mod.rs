@@ -123,6 +123,7 @@ pub struct SqliteStore {
     writer: mpsc::Sender<writer::Job>,
     writer_done: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
     stop_checkpoints: Arc<tokio::sync::Notify>,
+    checkpoints: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     path: PathBuf,
 }
 
@@ -211,12 +212,13 @@ impl SqliteStore {
         let (done_tx, done_rx) = oneshot::channel();
         tokio::spawn(writer::run(conn, rx, options.max_batch.max(1), done_tx));
         let stop = Arc::new(tokio::sync::Notify::new());
-        tokio::spawn(checkpoint_loop(checkpointer, stop.clone()));
+        let checkpoints = tokio::spawn(checkpoint_loop(checkpointer, stop.clone()));
         Ok(Self {
             readers,
             writer: tx,
             writer_done: tokio::sync::Mutex::new(Some(done_rx)),
             stop_checkpoints: stop,
+            checkpoints: tokio::sync::Mutex::new(Some(checkpoints)),
             path: options.path,
         })
     }
@@ -708,6 +710,10 @@ impl Store for SqliteStore {
             let _ = done.await;
         }
         self.readers.close().await;
+        // The last checkpoint folds the WAL into the database file before close returns.
         self.stop_checkpoints.notify_one();
+        if let Some(task) = self.checkpoints.lock().await.take() {
+            let _ = task.await;
+        }
     }
 }

@@ -266,3 +266,25 @@ fn urls() {
     assert!(SqliteOptions::from_url("sqlite::memory:").is_err());
     assert!(SqliteOptions::from_url("mysql://x").is_err());
 }
+
+#[tokio::test]
+async fn closing_folds_the_wal_into_the_database_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    for i in 0..50 {
+        store
+            .insert_event(event("cal", &format!("k{i}"), &[b'x'; 2000]))
+            .await
+            .expect("insert");
+    }
+    store.close().await;
+    let wal = dir.path().join("events.db-wal");
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal_len, 0, "the WAL is truncated on close");
+    assert!(
+        std::fs::metadata(dir.path().join("events.db"))
+            .expect("db")
+            .len()
+            > 100_000
+    );
+}
