@@ -3,51 +3,11 @@
 use crate::model::{EventId, Provider};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-use uuid::Uuid;
 
-/// A delivery's ID (UUIDv7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DeliveryId(Uuid);
-
-impl DeliveryId {
-    /// A new time-ordered ID.
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for DeliveryId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for DeliveryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for DeliveryId {
-    type Err = uuid::Error;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s).map(Self)
-    }
-}
-
-impl From<Uuid> for DeliveryId {
-    fn from(u: Uuid) -> Self {
-        Self(u)
-    }
-}
+crate::model::uuid_id!(
+    /// A delivery's ID (UUIDv7).
+    DeliveryId
+);
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
