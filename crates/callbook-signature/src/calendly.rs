@@ -6,9 +6,7 @@
 
 use crate::Error;
 use crate::clock::{Clock, SystemClock, check_window, parse_timestamp};
-use crate::secret::{Secret, ct_eq32};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use crate::secret::{Secret, ct_eq32, hmac_sha256};
 use std::fmt;
 use std::sync::Arc;
 
@@ -21,8 +19,6 @@ pub const DEFAULT_TOLERANCE_SECS: u64 = 180;
 /// At most this many `v1` entries are considered, so a hostile header cannot make
 /// verification expensive.
 const MAX_SIGNATURES: usize = 4;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// A parsed `Calendly-Webhook-Signature` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,15 +172,7 @@ fn decode_hex32(bytes: &[u8]) -> Option<[u8; 32]> {
 /// Computes the raw MAC over `t`, `.` and the body, feeding the parts one after the other so
 /// the body is never copied.
 fn mac(key: &[u8], timestamp_digits: &[u8], body: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match HmacSha256::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC takes keys of any length"),
-    };
-    mac.update(timestamp_digits);
-    mac.update(b".");
-    mac.update(body);
-    mac.finalize().into_bytes().into()
+    hmac_sha256(key, &[timestamp_digits, b".", body])
 }
 
 /// Formats an integer in decimal into a stack buffer (no allocation, no formatting machinery:

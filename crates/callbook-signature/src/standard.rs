@@ -9,12 +9,10 @@
 use crate::Error;
 use crate::calendly::decimal;
 use crate::clock::{Clock, SystemClock, check_window, parse_timestamp};
-use crate::secret::{Secret, ct_eq32};
+use crate::secret::{Secret, ct_eq32, hmac_sha256};
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use std::fmt;
 use std::sync::Arc;
 
@@ -96,17 +94,12 @@ impl SigningSecret {
     }
 
     fn mac(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(self.0.expose()) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC takes keys of any length"),
-        };
         let mut digits = [0u8; 24];
-        mac.update(msg_id.as_bytes());
-        mac.update(b".");
-        mac.update(decimal(timestamp, &mut digits));
-        mac.update(b".");
-        mac.update(body);
-        mac.finalize().into_bytes().into()
+        let digits = decimal(timestamp, &mut digits);
+        hmac_sha256(
+            self.0.expose(),
+            &[msg_id.as_bytes(), b".", digits, b".", body],
+        )
     }
 }
 
