@@ -1,0 +1,390 @@
+//! One method per Aircall operation.
+
+use super::client::AircallClient;
+use super::filters::*;
+use super::pages::{ResultPages, calls_between};
+use crate::error::{Error, Result};
+use crate::transport::Req;
+use callbook_models::aircall::*;
+use futures_util::Stream;
+use reqwest::Method;
+
+#[derive(serde::Deserialize)]
+struct AvailabilityBody {
+    availability: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Pong {
+    ping: String,
+}
+
+impl AircallClient {
+    fn list<L: super::ListPage>(
+        &self,
+        path: impl Into<String>,
+        query: Vec<(&'static str, String)>,
+    ) -> ResultPages<L> {
+        ResultPages::new(self.transport.clone(), path, query)
+    }
+
+    async fn send_json<T: serde::de::DeserializeOwned, B: serde::Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: String,
+        body: &B,
+    ) -> Result<T> {
+        self.transport
+            .json(Req::new(method, path).json(body)?)
+            .await
+    }
+
+    async fn call_empty(&self, method: Method, path: String) -> Result<()> {
+        self.transport.empty(Req::new(method, path)).await
+    }
+
+    /// `GET /v1/ping`: checks the credentials.
+    pub async fn ping(&self) -> Result<()> {
+        let pong: Pong = self.transport.json(Req::get("/ping")).await?;
+        if pong.ping == "pong" {
+            Ok(())
+        } else {
+            Err(Error::Decode {
+                path: "ping".into(),
+                message: format!("expected \"pong\", got {:?}", pong.ping),
+                excerpt: String::new(),
+            })
+        }
+    }
+
+    /// `GET /v1/company`.
+    pub async fn company(&self) -> Result<Company> {
+        let r: CompanyResponse = self.transport.json(Req::get("/company")).await?;
+        Ok(r.company)
+    }
+
+    // ---- users, teams, numbers ----
+
+    /// `GET /v1/users`.
+    pub fn users(&self) -> ResultPages<UserList> {
+        self.list("/users", Vec::new())
+    }
+
+    /// `GET /v1/users/{id}`.
+    pub async fn user(&self, id: i64) -> Result<User> {
+        let r: UserResponse = self
+            .transport
+            .json(Req::get(format!("/users/{id}")))
+            .await?;
+        Ok(r.user)
+    }
+
+    /// `GET /v1/users/{id}/availability`: `available`, `offline`, `do_not_disturb`, ...
+    pub async fn user_availability(&self, id: i64) -> Result<String> {
+        let r: AvailabilityBody = self
+            .transport
+            .json(Req::get(format!("/users/{id}/availability")))
+            .await?;
+        Ok(r.availability)
+    }
+
+    /// `GET /v1/users/availabilities`: every user's availability.
+    pub fn availabilities(&self) -> ResultPages<AvailabilityList> {
+        self.list("/users/availabilities", Vec::new())
+    }
+
+    /// `GET /v1/teams`.
+    pub fn teams(&self) -> ResultPages<TeamList> {
+        self.list("/teams", Vec::new())
+    }
+
+    /// `GET /v1/teams/{id}`.
+    pub async fn team(&self, id: i64) -> Result<Team> {
+        let r: TeamResponse = self
+            .transport
+            .json(Req::get(format!("/teams/{id}")))
+            .await?;
+        Ok(r.team)
+    }
+
+    /// `GET /v1/numbers`.
+    pub fn numbers(&self) -> ResultPages<NumberList> {
+        self.list("/numbers", Vec::new())
+    }
+
+    /// `GET /v1/numbers/{id}`.
+    pub async fn number(&self, id: i64) -> Result<Number> {
+        let r: NumberResponse = self
+            .transport
+            .json(Req::get(format!("/numbers/{id}")))
+            .await?;
+        Ok(r.number)
+    }
+
+    // ---- calls ----
+
+    /// `GET /v1/calls`. A query over more than 10,000 calls cannot be paged to the end: use
+    /// [`calls_between`](Self::calls_between) for time ranges.
+    pub fn calls(&self, filter: ListCalls) -> ResultPages<CallList> {
+        self.list("/calls", filter.pairs())
+    }
+
+    /// Every call created in `[from, to)` (UNIX seconds), oldest first, split into windows
+    /// that stay under Aircall's 10,000-result cap.
+    pub fn calls_between(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> impl Stream<Item = Result<Call>> + Send + 'static {
+        calls_between(self.transport.clone(), from, to)
+    }
+
+    /// `GET /v1/calls/search`.
+    pub fn search_calls(&self, filter: SearchCalls) -> ResultPages<CallList> {
+        self.list("/calls/search", filter.pairs())
+    }
+
+    /// `GET /v1/calls/{id}`.
+    pub async fn call(&self, id: i64) -> Result<Call> {
+        let r: CallResponse = self
+            .transport
+            .json(Req::get(format!("/calls/{id}")))
+            .await?;
+        Ok(r.call)
+    }
+
+    /// `POST /v1/calls/{id}/transfers`: transfers an ongoing call.
+    pub async fn transfer_call(&self, id: i64, to: &Transfer) -> Result<()> {
+        let req = Req::new(Method::POST, format!("/calls/{id}/transfers")).json(to)?;
+        self.transport.empty(req).await
+    }
+
+    /// `POST /v1/calls/{id}/comments`.
+    pub async fn comment_call(&self, id: i64, content: impl Into<String>) -> Result<()> {
+        let req = Req::new(Method::POST, format!("/calls/{id}/comments"))
+            .json(&CreateComment::new(content))?;
+        self.transport.empty(req).await
+    }
+
+    /// `POST /v1/calls/{id}/tags`: tags a call with existing tag IDs.
+    pub async fn tag_call(&self, id: i64, tag_ids: Vec<i64>) -> Result<()> {
+        let req =
+            Req::new(Method::POST, format!("/calls/{id}/tags")).json(&TagCall::new(tag_ids))?;
+        self.transport.empty(req).await
+    }
+
+    /// `PUT /v1/calls/{id}/archive`.
+    pub async fn archive_call(&self, id: i64) -> Result<()> {
+        self.call_empty(Method::PUT, format!("/calls/{id}/archive"))
+            .await
+    }
+
+    /// `PUT /v1/calls/{id}/unarchive`.
+    pub async fn unarchive_call(&self, id: i64) -> Result<()> {
+        self.call_empty(Method::PUT, format!("/calls/{id}/unarchive"))
+            .await
+    }
+
+    /// `POST /v1/calls/{id}/insight_cards`: shows a card to the agent during the call.
+    pub async fn add_insight_card(&self, id: i64, card: &InsightCard) -> Result<()> {
+        let req = Req::new(Method::POST, format!("/calls/{id}/insight_cards")).json(card)?;
+        self.transport.empty(req).await
+    }
+
+    // ---- contacts ----
+
+    /// `GET /v1/contacts`.
+    pub fn contacts(&self, filter: ListContacts) -> ResultPages<ContactList> {
+        self.list("/contacts", filter.pairs())
+    }
+
+    /// `GET /v1/contacts/search`: by phone number or email.
+    pub fn search_contacts(&self, filter: SearchContacts) -> ResultPages<ContactList> {
+        self.list("/contacts/search", filter.pairs())
+    }
+
+    /// `GET /v1/contacts/{id}`.
+    pub async fn contact(&self, id: i64) -> Result<Contact> {
+        let r: ContactResponse = self
+            .transport
+            .json(Req::get(format!("/contacts/{id}")))
+            .await?;
+        Ok(r.contact)
+    }
+
+    /// `POST /v1/contacts`: at least one phone number is required.
+    pub async fn create_contact(&self, fields: &ContactFields) -> Result<Contact> {
+        if fields.phone_numbers.is_empty() {
+            return Err(Error::InvalidRequest(
+                "Aircall requires at least one phone number on a new contact".into(),
+            ));
+        }
+        let r: ContactResponse = self
+            .send_json(Method::POST, "/contacts".into(), fields)
+            .await?;
+        Ok(r.contact)
+    }
+
+    /// `POST /v1/contacts/{id}` (Aircall updates contacts with POST).
+    pub async fn update_contact(&self, id: i64, fields: &ContactFields) -> Result<Contact> {
+        let r: ContactResponse = self
+            .send_json(Method::POST, format!("/contacts/{id}"), fields)
+            .await?;
+        Ok(r.contact)
+    }
+
+    /// `DELETE /v1/contacts/{id}`.
+    pub async fn delete_contact(&self, id: i64) -> Result<()> {
+        self.call_empty(Method::DELETE, format!("/contacts/{id}"))
+            .await
+    }
+
+    /// `POST /v1/contacts/{id}/phone_details`.
+    pub async fn add_phone_detail(&self, id: i64, detail: &ContactDetail) -> Result<ContactDetail> {
+        let r: PhoneDetailResponse = self
+            .send_json(
+                Method::POST,
+                format!("/contacts/{id}/phone_details"),
+                detail,
+            )
+            .await?;
+        Ok(r.phone_detail)
+    }
+
+    /// `PUT /v1/contacts/{id}/phone_details/{detail_id}`.
+    pub async fn update_phone_detail(
+        &self,
+        id: i64,
+        detail_id: i64,
+        detail: &ContactDetail,
+    ) -> Result<ContactDetail> {
+        let path = format!("/contacts/{id}/phone_details/{detail_id}");
+        let r: PhoneDetailResponse = self.send_json(Method::PUT, path, detail).await?;
+        Ok(r.phone_detail)
+    }
+
+    /// `DELETE /v1/contacts/{id}/phone_details/{detail_id}`.
+    pub async fn delete_phone_detail(&self, id: i64, detail_id: i64) -> Result<()> {
+        let path = format!("/contacts/{id}/phone_details/{detail_id}");
+        self.call_empty(Method::DELETE, path).await
+    }
+
+    /// `POST /v1/contacts/{id}/email_details`.
+    pub async fn add_email_detail(&self, id: i64, detail: &ContactDetail) -> Result<ContactDetail> {
+        let r: EmailDetailResponse = self
+            .send_json(
+                Method::POST,
+                format!("/contacts/{id}/email_details"),
+                detail,
+            )
+            .await?;
+        Ok(r.email_detail)
+    }
+
+    /// `PUT /v1/contacts/{id}/email_details/{detail_id}`.
+    pub async fn update_email_detail(
+        &self,
+        id: i64,
+        detail_id: i64,
+        detail: &ContactDetail,
+    ) -> Result<ContactDetail> {
+        let path = format!("/contacts/{id}/email_details/{detail_id}");
+        let r: EmailDetailResponse = self.send_json(Method::PUT, path, detail).await?;
+        Ok(r.email_detail)
+    }
+
+    /// `DELETE /v1/contacts/{id}/email_details/{detail_id}`.
+    pub async fn delete_email_detail(&self, id: i64, detail_id: i64) -> Result<()> {
+        let path = format!("/contacts/{id}/email_details/{detail_id}");
+        self.call_empty(Method::DELETE, path).await
+    }
+
+    // ---- tags ----
+
+    /// `GET /v1/tags`.
+    pub fn tags(&self) -> ResultPages<TagList> {
+        self.list("/tags", Vec::new())
+    }
+
+    /// `GET /v1/tags/{id}`.
+    pub async fn tag(&self, id: i64) -> Result<Tag> {
+        let r: TagResponse = self.transport.json(Req::get(format!("/tags/{id}"))).await?;
+        Ok(r.tag)
+    }
+
+    // ---- webhooks ----
+
+    /// `GET /v1/webhooks`.
+    pub fn webhooks(&self) -> ResultPages<WebhookList> {
+        self.list("/webhooks", Vec::new())
+    }
+
+    /// `GET /v1/webhooks/{id}`.
+    pub async fn webhook(&self, webhook_id: &str) -> Result<WebhookRegistration> {
+        let r: WebhookResponse = self
+            .transport
+            .json(Req::get(format!("/webhooks/{}", path_segment(webhook_id)?)))
+            .await?;
+        Ok(r.webhook)
+    }
+
+    /// `POST /v1/webhooks`. The registration's `token` is what deliveries carry: configure it
+    /// as the Aircall source's secret.
+    pub async fn create_webhook(&self, body: &CreateWebhook) -> Result<WebhookRegistration> {
+        if body.events.is_empty() {
+            // Aircall would subscribe to every event.
+            return Err(Error::InvalidRequest(
+                "name the events: Aircall subscribes an empty list to all of them".into(),
+            ));
+        }
+        let r: WebhookResponse = self
+            .send_json(Method::POST, "/webhooks".into(), body)
+            .await?;
+        Ok(r.webhook)
+    }
+
+    /// `PUT /v1/webhooks/{id}`.
+    pub async fn update_webhook(
+        &self,
+        webhook_id: &str,
+        body: &UpdateWebhook,
+    ) -> Result<WebhookRegistration> {
+        let path = format!("/webhooks/{}", path_segment(webhook_id)?);
+        let r: WebhookResponse = self.send_json(Method::PUT, path, body).await?;
+        Ok(r.webhook)
+    }
+
+    /// `DELETE /v1/webhooks/{id}`.
+    pub async fn delete_webhook(&self, webhook_id: &str) -> Result<()> {
+        let path = format!("/webhooks/{}", path_segment(webhook_id)?);
+        self.call_empty(Method::DELETE, path).await
+    }
+
+    // ---- messages ----
+
+    /// `POST /v1/numbers/{id}/messages/send`: sends an SMS from one of the company's numbers.
+    /// Returns the message when Aircall's answer includes it.
+    pub async fn send_message(
+        &self,
+        number_id: i64,
+        body: &SendMessage,
+    ) -> Result<Option<Message>> {
+        let req =
+            Req::new(Method::POST, format!("/numbers/{number_id}/messages/send")).json(body)?;
+        let bytes = self.transport.send(req).await?;
+        // The answer's shape is not documented: take the message wrapped or bare, else none.
+        Ok(serde_json::from_slice::<MessageResponse>(&bytes)
+            .map(|r| r.message)
+            .or_else(|_| serde_json::from_slice::<Message>(&bytes))
+            .ok())
+    }
+}
+
+/// Webhook IDs are UUIDs; anything else would change the path.
+fn path_segment(id: &str) -> Result<&str> {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        Ok(id)
+    } else {
+        Err(Error::InvalidRequest(format!("`{id}` is not a webhook ID")))
+    }
+}

@@ -1,0 +1,22 @@
+//! The Aircall API v1 client.
+//!
+//! ```no_run
+//! # async fn run() -> callbook_client::Result<()> {
+//! use callbook_client::aircall::AircallClient;
+//! use futures_util::TryStreamExt;
+//!
+//! let client = AircallClient::basic("api-id", "api-token")?;
+//! let now = chrono::Utc::now().timestamp();
+//! let calls: Vec<_> = client.calls_between(now - 86_400, now).try_collect().await?;
+//! println!("{} calls in the last day", calls.len());
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod endpoints;
+mod filters;
+mod pages;
+
+pub use client::{AircallBuilder, AircallClient, BASE_URL};
+pub use filters::*;
+pub use pages::{ListPage, MAX_PER_PAGE, RESULT_CAP, ResultPages};

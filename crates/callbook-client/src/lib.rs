@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+
+pub mod aircall;
+pub mod calendly;
+mod error;
+mod pages;
+mod query;
+mod rate_limit;
+mod retry;
+mod transport;
+
+pub use error::{Error, ErrorDetail, Result};
+pub use pages::{MAX_PAGE_SIZE, Pages};
+pub use rate_limit::RateLimit;
+pub use retry::RetryPolicy;
+
+/// The models this client speaks, re-exported so one dependency is enough.
+pub use callbook_models as models;
