@@ -2,6 +2,7 @@
 
 pub mod aircall;
 pub mod calendly;
+mod de;
 mod error;
 mod num;
 mod open_enum;

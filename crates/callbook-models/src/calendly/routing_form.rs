@@ -51,8 +51,8 @@ pub struct RoutingFormQuestion {
     /// Must be answered.
     #[serde(default)]
     pub required: bool,
-    /// Choices.
-    #[serde(default)]
+    /// Choices (`null` in Calendly's examples for free-text questions).
+    #[serde(default, deserialize_with = "crate::de::null_as_default")]
     pub answer_choices: Vec<String>,
 }
 

@@ -33,7 +33,12 @@ fn validate(kind: &'static str, collection: &str, uri: &str) -> Result<(), Error
     {
         return Err(err("does not end in an identifier"));
     }
-    if !collection.is_empty() && segments.next() != Some(collection) {
+    // `collection` may list alternatives separated by `|`.
+    if !collection.is_empty()
+        && !segments
+            .next()
+            .is_some_and(|seg| collection.split('|').any(|c| c == seg))
+    {
         return Err(err("names another kind of resource"));
     }
     Ok(())
@@ -158,8 +163,10 @@ calendly_uri!(/// `…/event_types/{uuid}`
     EventTypeUri, "event type", "event_types");
 calendly_uri!(/// `…/scheduled_events/{uuid}`
     ScheduledEventUri, "scheduled event", "scheduled_events");
-calendly_uri!(/// `…/user_availability_schedules/{uuid}`
-    AvailabilityScheduleUri, "availability schedule", "user_availability_schedules");
+calendly_uri!(/// `…/user_availability_schedules/{uuid}` (Calendly's own examples also use the
+    /// singular `user_availability_schedule`).
+    AvailabilityScheduleUri, "availability schedule",
+    "user_availability_schedules|user_availability_schedule");
 calendly_uri!(/// `…/invitee_no_shows/{uuid}`
     NoShowUri, "no-show", "invitee_no_shows");
 calendly_uri!(/// `…/routing_forms/{uuid}`

@@ -421,3 +421,27 @@ fn every_event_name_round_trips() {
         assert_eq!(parsed.as_str(), *name);
     }
 }
+
+#[test]
+fn spec_example_quirks_found_by_the_prism_contract_test() {
+    // The 2023 spec's routing form example has `answer_choices: null` on a text question.
+    let form: RoutingForm = serde_json::from_value(serde_json::json!({
+        "uri": "https://api.calendly.com/routing_forms/AAAAAAAAAAAAAAAA",
+        "organization": "https://api.calendly.com/organizations/AAAAAAAAAAAAAAAA",
+        "name": "ACME Demo", "status": "published",
+        "questions": [{"uuid": "q1", "name": "Company", "type": "text", "required": true, "answer_choices": null}],
+        "created_at": "2019-01-02T03:04:05.678123Z", "updated_at": "2019-01-02T03:04:05.678123Z"
+    }))
+    .unwrap();
+    assert!(form.questions[0].answer_choices.is_empty());
+    // Its availability schedule example uses the singular collection name.
+    let uri: AvailabilityScheduleUri = "https://api.calendly.com/user_availability_schedule/abc123"
+        .parse()
+        .unwrap();
+    assert_eq!(uri.uuid(), "abc123");
+    assert!(
+        "https://api.calendly.com/users/abc123"
+            .parse::<AvailabilityScheduleUri>()
+            .is_err()
+    );
+}
