@@ -81,6 +81,12 @@ pub(crate) enum Command {
         #[arg(long)]
         until: Option<String>,
     },
+    /// Your Calendly account: who the token is, webhook subscriptions.
+    #[command(subcommand)]
+    Calendly(CalendlyCommand),
+    /// Your Aircall account: webhooks.
+    #[command(subcommand)]
+    Aircall(AircallCommand),
     /// Explain whether a captured delivery verifies (body on standard input).
     Verify {
         /// `calendly` or `aircall`.
@@ -96,6 +102,148 @@ pub(crate) enum Command {
         /// Calendly tolerance in seconds; 0 skips the timestamp check (for old captures).
         #[arg(long, default_value_t = 180)]
         tolerance_secs: u64,
+    },
+}
+
+/// Calendly credentials: from the environment, never from an argument.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CalendlyAuth {
+    /// Environment variable holding a Calendly personal access token.
+    #[arg(long, default_value = "CALENDLY_TOKEN")]
+    pub(crate) token_env: String,
+    /// Calendly API base URL.
+    #[arg(long, env = "CALENDLY_API_URL", default_value = callbook_client::calendly::BASE_URL)]
+    pub(crate) api_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CalendlyCommand {
+    /// Show the token's user and organization.
+    Whoami {
+        #[command(flatten)]
+        auth: CalendlyAuth,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a webhook subscription with a fresh signing key, and write the key into the
+    /// configuration's Calendly source.
+    Subscribe {
+        #[command(flatten)]
+        auth: CalendlyAuth,
+        /// Public HTTPS URL of the source, e.g. https://hooks.example.com/webhooks/calendly/calendly.
+        #[arg(long)]
+        url: String,
+        /// Events, comma separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "invitee.created,invitee.canceled"
+        )]
+        events: Vec<String>,
+        /// `user` (your own events), `organization` (admins) or `group`.
+        #[arg(long, default_value = "user")]
+        scope: String,
+        /// The group's URI, for group scope.
+        #[arg(long)]
+        group: Option<String>,
+        /// The source the key belongs to (created if the configuration has none of that name).
+        #[arg(long, default_value = "calendly")]
+        source: String,
+        /// Configuration file to write the key into.
+        #[arg(long, short, default_value = "callbook.toml")]
+        config: PathBuf,
+        /// Drop the source's other keys instead of keeping them for rotation.
+        #[arg(long)]
+        replace_keys: bool,
+    },
+    /// List or delete webhook subscriptions.
+    #[command(subcommand)]
+    Subscriptions(SubscriptionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SubscriptionsCommand {
+    /// List subscriptions of a scope.
+    List {
+        #[command(flatten)]
+        auth: CalendlyAuth,
+        /// `user`, `organization` or `group`.
+        #[arg(long, default_value = "user")]
+        scope: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a subscription (its URI or UUID).
+    Delete {
+        #[command(flatten)]
+        auth: CalendlyAuth,
+        /// URI or UUID.
+        id: String,
+    },
+}
+
+/// Aircall credentials: from the environment, never from an argument.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AircallAuth {
+    /// Environment variable holding the API ID.
+    #[arg(long, default_value = "AIRCALL_API_ID")]
+    pub(crate) api_id_env: String,
+    /// Environment variable holding the API token.
+    #[arg(long, default_value = "AIRCALL_API_TOKEN")]
+    pub(crate) api_token_env: String,
+    /// Aircall API base URL (version included).
+    #[arg(long, env = "AIRCALL_API_URL", default_value = callbook_client::aircall::BASE_URL)]
+    pub(crate) api_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AircallCommand {
+    /// Create, list or delete webhooks.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhooksCommand {
+    /// Create a webhook and write its token into the configuration's Aircall source.
+    Create {
+        #[command(flatten)]
+        auth: AircallAuth,
+        /// Public HTTPS URL of the source, e.g. https://hooks.example.com/webhooks/aircall/aircall.
+        #[arg(long)]
+        url: String,
+        /// Events, comma separated.
+        #[arg(long, value_delimiter = ',', default_value = "call.created,call.ended")]
+        events: Vec<String>,
+        /// Display name at Aircall.
+        #[arg(long)]
+        name: Option<String>,
+        /// The source the token belongs to (created if the configuration has none of that name).
+        #[arg(long, default_value = "aircall")]
+        source: String,
+        /// Configuration file to write the token into.
+        #[arg(long, short, default_value = "callbook.toml")]
+        config: PathBuf,
+        /// Drop the source's other tokens.
+        #[arg(long)]
+        replace_tokens: bool,
+    },
+    /// List webhooks (`--json` includes their tokens).
+    List {
+        #[command(flatten)]
+        auth: AircallAuth,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a webhook.
+    Delete {
+        #[command(flatten)]
+        auth: AircallAuth,
+        /// The webhook ID (a UUID).
+        id: String,
     },
 }
 
@@ -197,6 +345,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             header,
             tolerance_secs,
         } => crate::verify::run(&provider, &key_env, header.as_deref(), tolerance_secs),
+        Command::Calendly(cmd) => calendly(cmd).await,
+        Command::Aircall(AircallCommand::Webhooks(cmd)) => aircall(cmd).await,
         Command::Events(cmd) => events(cmd).await,
         Command::Deliveries(cmd) => deliveries(cmd).await,
         Command::Replay {
@@ -321,5 +471,72 @@ async fn deliveries(cmd: DeliveriesCommand) -> Result<ExitCode, Failure> {
                 );
             }))
         }
+    }
+}
+
+async fn calendly(cmd: CalendlyCommand) -> Result<ExitCode, Failure> {
+    use crate::providers as p;
+    match cmd {
+        CalendlyCommand::Whoami { auth, json } => {
+            p::calendly_whoami(&p::calendly_client(&auth.token_env, &auth.api_url)?, json).await
+        }
+        CalendlyCommand::Subscribe {
+            auth,
+            url,
+            events,
+            scope,
+            group,
+            source,
+            config,
+            replace_keys,
+        } => {
+            let client = p::calendly_client(&auth.token_env, &auth.api_url)?;
+            let opts = p::Subscribe {
+                url: &url,
+                events: &events,
+                scope: &scope,
+                group: group.as_deref(),
+                source: &source,
+                config: &config,
+                replace_keys,
+            };
+            p::calendly_subscribe(&client, opts).await
+        }
+        CalendlyCommand::Subscriptions(SubscriptionsCommand::List { auth, scope, json }) => {
+            let client = p::calendly_client(&auth.token_env, &auth.api_url)?;
+            p::calendly_subscriptions(&client, &scope, json).await
+        }
+        CalendlyCommand::Subscriptions(SubscriptionsCommand::Delete { auth, id }) => {
+            let client = p::calendly_client(&auth.token_env, &auth.api_url)?;
+            p::calendly_unsubscribe(&client, &id).await
+        }
+    }
+}
+
+async fn aircall(cmd: WebhooksCommand) -> Result<ExitCode, Failure> {
+    use crate::providers as p;
+    let client = |a: &AircallAuth| p::aircall_client(&a.api_id_env, &a.api_token_env, &a.api_url);
+    match cmd {
+        WebhooksCommand::Create {
+            auth,
+            url,
+            events,
+            name,
+            source,
+            config,
+            replace_tokens,
+        } => {
+            let opts = p::CreateHook {
+                url: &url,
+                events: &events,
+                name: name.as_deref(),
+                source: &source,
+                config: &config,
+                replace_tokens,
+            };
+            p::aircall_create(&client(&auth)?, opts).await
+        }
+        WebhooksCommand::List { auth, json } => p::aircall_list(&client(&auth)?, json).await,
+        WebhooksCommand::Delete { auth, id } => p::aircall_delete(&client(&auth)?, &id).await,
     }
 }

@@ -73,7 +73,7 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<ExitCode, Failure> {
 }
 
 /// Writes a file readable by its owner only: it holds secrets.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::io::Write;

@@ -2,9 +2,11 @@
 
 mod admin_cli;
 mod cli;
+mod config_edit;
 mod env_config;
 mod init;
 mod logging;
+mod providers;
 mod send_test;
 mod serve;
 mod verify;
