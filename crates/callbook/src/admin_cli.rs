@@ -122,3 +122,88 @@ pub(crate) fn deliveries_table(v: &Value) {
         );
     }
 }
+
+/// Follows a replay until its deliveries have been attempted: a progress bar on a terminal,
+/// a closing line otherwise. Returns when the destination has nothing due, or when it cannot
+/// make progress (disabled, circuit open).
+pub(crate) async fn follow_replay(
+    admin: &Admin,
+    destination: &str,
+    scheduled: u64,
+) -> Result<(), Failure> {
+    use std::io::{IsTerminal, Write};
+    let tty = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    loop {
+        let v = admin.get("/admin/destinations").await?;
+        let Some(d) = v["destinations"]
+            .as_array()
+            .and_then(|l| l.iter().find(|d| d["name"] == destination))
+            .cloned()
+        else {
+            return Err(Failure::Runtime(anyhow::anyhow!(
+                "destination {destination} disappeared"
+            )));
+        };
+        let due = d["queue"]["due"].as_u64().unwrap_or(0);
+        let done = scheduled - due.min(scheduled);
+        if tty {
+            eprint!("\r{}", progress_line(done, scheduled, started.elapsed()));
+            let _ = std::io::stderr().flush();
+        }
+        let stuck = if d["disabled"] == true {
+            Some("the destination is disabled (`POST /admin/destinations/{name}/enable`)")
+        } else if d["breaker"] == "open" {
+            Some("the destination's circuit is open: it is failing")
+        } else {
+            None
+        };
+        if due == 0 || stuck.is_some() {
+            if tty {
+                eprintln!();
+            }
+            eprintln!(
+                "{done} of {scheduled} replayed deliveries attempted in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+            if let Some(why) = stuck {
+                eprintln!("stopped following: {why}; the rest stay queued");
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// `[##########----------]  512/1024  50%  3.1s`
+fn progress_line(done: u64, total: u64, elapsed: std::time::Duration) -> String {
+    const WIDTH: u64 = 30;
+    let filled = (done * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH)
+        .min(WIDTH);
+    let pct = (done * 100).checked_div(total).unwrap_or(100);
+    format!(
+        "[{}{}] {done:>7}/{total}  {pct:>3}%  {:.1}s",
+        "#".repeat(filled as usize),
+        "-".repeat((WIDTH - filled) as usize),
+        elapsed.as_secs_f64()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress_line;
+    use std::time::Duration;
+
+    #[test]
+    fn the_progress_line_fills_in_proportion() {
+        let half = progress_line(512, 1024, Duration::from_millis(3100));
+        assert!(
+            half.starts_with(&format!("[{}{}]", "#".repeat(15), "-".repeat(15))),
+            "{half}"
+        );
+        assert!(half.contains("512/1024") && half.contains(" 50%") && half.ends_with("3.1s"));
+        assert!(progress_line(0, 0, Duration::ZERO).contains("100%"));
+    }
+}

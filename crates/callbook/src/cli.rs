@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -80,6 +81,13 @@ pub(crate) enum Command {
         /// Events received before (RFC 3339; default now).
         #[arg(long)]
         until: Option<String>,
+        /// Follow the replay until every replayed delivery has been attempted (the default on
+        /// a terminal, with a progress bar).
+        #[arg(long, conflicts_with = "no_wait")]
+        wait: bool,
+        /// Return as soon as the replay is scheduled.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Your Calendly account: who the token is, webhook subscriptions.
     #[command(subcommand)]
@@ -355,6 +363,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             dead,
             since,
             until,
+            wait,
+            no_wait,
         } => {
             let admin = admin(&target)?;
             let body = if dead {
@@ -367,9 +377,15 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let out = admin
                 .post(&format!("/admin/destinations/{destination}/replay"), body)
                 .await?;
-            Ok(crate::admin_cli::print(&out, target.json, |v| {
+            let code = crate::admin_cli::print(&out, target.json, |v| {
                 println!("scheduled {} deliveries to {destination}", v["scheduled"]);
-            }))
+            });
+            let scheduled = out["scheduled"].as_u64().unwrap_or(0);
+            let follow = wait || (!no_wait && !target.json && std::io::stderr().is_terminal());
+            if follow && scheduled > 0 {
+                crate::admin_cli::follow_replay(&admin, &destination, scheduled).await?;
+            }
+            Ok(code)
         }
     }
 }
