@@ -12,6 +12,7 @@
 mod delivery;
 mod error;
 mod model;
+mod rows;
 pub mod sqlite;
 mod store;
 

@@ -1,0 +1,116 @@
+//! Row decoding shared by the backends. The decoders are generated per row type by a macro:
+//! both backends store the same columns with the same types (integers as 64-bit, IDs as 16
+//! bytes, times as UNIX milliseconds), but `sqlx` rows are distinct types.
+
+use crate::Error;
+use chrono::{DateTime, Utc};
+
+pub(crate) fn millis(ms: i64) -> Result<DateTime<Utc>, Error> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| Error::Corrupt(format!("timestamp {ms}")))
+}
+
+pub(crate) fn uuid(bytes: &[u8]) -> Result<uuid::Uuid, Error> {
+    uuid::Uuid::from_slice(bytes).map_err(|e| Error::Corrupt(format!("id: {e}")))
+}
+
+pub(crate) fn headers_json(headers: &[(String, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// A delivery as listed (the same SQL on every backend).
+pub(crate) const SELECT_DELIVERY: &str = "SELECT id, event_id, destination, state, attempts, \
+    next_attempt_at, last_status, last_error, created_at, updated_at FROM deliveries";
+
+macro_rules! row_decoders {
+    ($row:ty) => {
+        pub(crate) fn event_id(row: &$row) -> Result<$crate::EventId, $crate::Error> {
+            let bytes: Vec<u8> = row.try_get("id")?;
+            ::uuid::Uuid::from_slice(&bytes)
+                .map($crate::EventId::from)
+                .map_err(|e| $crate::Error::Corrupt(format!("event id: {e}")))
+        }
+
+        pub(crate) fn summary(row: &$row) -> Result<$crate::EventSummary, $crate::Error> {
+            let provider: String = row.try_get("provider")?;
+            let status: String = row.try_get("parse_status")?;
+            let parse_status = match status.as_str() {
+                "parsed" => $crate::ParseStatus::Parsed,
+                _ => $crate::ParseStatus::Unparsed(
+                    row.try_get::<Option<String>, _>("parse_error")?
+                        .unwrap_or_default(),
+                ),
+            };
+            Ok($crate::EventSummary {
+                id: event_id(row)?,
+                source: row.try_get("source")?,
+                provider: provider
+                    .parse::<$crate::Provider>()
+                    .map_err(|e| $crate::Error::Corrupt(e.to_string()))?,
+                event_type: row.try_get("event_type")?,
+                dedupe_key: row.try_get("dedupe_key")?,
+                received_at: $crate::rows::millis(row.try_get("received_at")?)?,
+                occurred_at: row
+                    .try_get::<Option<i64>, _>("occurred_at")?
+                    .map($crate::rows::millis)
+                    .transpose()?,
+                parse_status,
+                body_len: u64::try_from(row.try_get::<i64, _>("body_len")?).unwrap_or(0),
+            })
+        }
+
+        pub(crate) fn stored_event(row: &$row) -> Result<$crate::StoredEvent, $crate::Error> {
+            let headers: String = row.try_get("headers")?;
+            let headers: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&headers)
+                    .map_err(|e| $crate::Error::Corrupt(format!("headers: {e}")))?;
+            Ok($crate::StoredEvent {
+                summary: summary(row)?,
+                body: row.try_get("body")?,
+                headers: headers
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
+                    .collect(),
+            })
+        }
+
+        pub(crate) fn delivery(row: &$row) -> Result<$crate::Delivery, $crate::Error> {
+            let state: String = row.try_get("state")?;
+            let state = $crate::DeliveryState::parse(&state)
+                .ok_or_else(|| $crate::Error::Corrupt(format!("delivery state {state:?}")))?;
+            Ok($crate::Delivery {
+                id: $crate::rows::uuid(&row.try_get::<Vec<u8>, _>("id")?)?.into(),
+                event_id: $crate::rows::uuid(&row.try_get::<Vec<u8>, _>("event_id")?)?.into(),
+                destination: row.try_get("destination")?,
+                state,
+                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                next_attempt_at: (state == $crate::DeliveryState::Pending)
+                    .then(|| row.try_get::<i64, _>("next_attempt_at"))
+                    .transpose()?
+                    .and_then(chrono::DateTime::from_timestamp_millis),
+                last_status: row
+                    .try_get::<Option<i64>, _>("last_status")?
+                    .and_then(|s| u16::try_from(s).ok()),
+                last_error: row.try_get("last_error")?,
+                created_at: $crate::rows::millis(row.try_get("created_at")?)?,
+                updated_at: $crate::rows::millis(row.try_get("updated_at")?)?,
+            })
+        }
+
+        pub(crate) fn attempt(row: &$row) -> Result<$crate::AttemptRecord, $crate::Error> {
+            Ok($crate::AttemptRecord {
+                attempted_at: $crate::rows::millis(row.try_get("attempted_at")?)?,
+                status_code: row
+                    .try_get::<Option<i64>, _>("status_code")?
+                    .and_then(|s| u16::try_from(s).ok()),
+                latency_ms: u64::try_from(row.try_get::<i64, _>("latency_ms")?).unwrap_or(0),
+                error: row.try_get("error")?,
+                response_excerpt: row.try_get("response_excerpt")?,
+            })
+        }
+    };
+}
+pub(crate) use row_decoders;
