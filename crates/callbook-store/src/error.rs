@@ -5,11 +5,11 @@
 #[non_exhaustive]
 pub enum Error {
     /// The database URL is not one this build supports.
-    #[error("unsupported database URL {0:?}: expected sqlite://PATH")]
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     /// The database could not be reached or answered with an error.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -19,4 +19,14 @@ pub enum Error {
     /// A stored value could not be decoded.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            // A closed pool is a closed store, whichever backend.
+            sqlx::Error::PoolClosed => Self::Closed,
+            other => Self::Database(other),
+        }
+    }
 }

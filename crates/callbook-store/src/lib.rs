@@ -1,7 +1,8 @@
 //! Durable storage of received webhook events for callbook.
 //!
 //! [`Store`] is the boundary the server talks to. [`open`] picks a backend from a database URL;
-//! SQLite (`sqlite://PATH`) is the embedded default.
+//! SQLite (`sqlite://PATH`) is the embedded default; PostgreSQL (`postgres://...`) lets several
+//! instances share one database.
 //!
 //! Guarantees of every backend:
 //! - when [`Store::insert_event`] returns `Ok`, the event is durable (see [`Durability`]);
@@ -12,6 +13,7 @@
 mod delivery;
 mod error;
 mod model;
+pub mod postgres;
 mod rows;
 pub mod sqlite;
 mod store;
@@ -19,16 +21,53 @@ mod store;
 pub use delivery::*;
 pub use error::Error;
 pub use model::*;
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 pub use store::Store;
 
 use std::sync::Arc;
 
-/// Opens the store a URL names: `sqlite://PATH` (created if missing).
+/// Opens the store a URL names, with default options: `sqlite://PATH` (created if missing) or
+/// `postgres://...` / `postgresql://...`.
 pub async fn open(url: &str, durability: Durability) -> Result<Arc<dyn Store>, Error> {
+    open_with(url, &OpenOptions::new(durability)).await
+}
+
+/// Settings that apply to whichever backend the URL names.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// SQLite durability (PostgreSQL follows the server's `synchronous_commit`).
+    pub durability: Durability,
+    /// PostgreSQL pool size.
+    pub max_connections: u32,
+    /// PostgreSQL statement timeout.
+    pub statement_timeout: std::time::Duration,
+}
+
+impl OpenOptions {
+    /// Defaults with the given durability.
+    pub fn new(durability: Durability) -> Self {
+        let pg = PostgresOptions::new("");
+        Self {
+            durability,
+            max_connections: pg.max_connections,
+            statement_timeout: pg.statement_timeout,
+        }
+    }
+}
+
+/// Opens the store a URL names, with options.
+pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, Error> {
     if url.starts_with("sqlite:") {
-        let options = SqliteOptions::from_url(url)?.durability(durability);
-        return Ok(Arc::new(SqliteStore::open(options).await?));
+        let sqlite = SqliteOptions::from_url(url)?.durability(options.durability);
+        return Ok(Arc::new(SqliteStore::open(sqlite).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pg = PostgresOptions::new(url)
+            .max_connections(options.max_connections)
+            .statement_timeout(options.statement_timeout);
+        return Ok(Arc::new(PostgresStore::open(pg).await?));
     }
     Err(Error::UnsupportedUrl(url.to_owned()))
 }

@@ -4,6 +4,8 @@
 
 use crate::Error;
 use chrono::{DateTime, Utc};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use std::borrow::Cow;
 
 pub(crate) fn millis(ms: i64) -> Result<DateTime<Utc>, Error> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| Error::Corrupt(format!("timestamp {ms}")))
@@ -20,6 +22,98 @@ pub(crate) fn headers_json(headers: &[(String, String)]) -> String {
         .collect();
     serde_json::Value::Object(map).to_string()
 }
+
+/// Leads the unique key: the provider's event time, so that the index grows at its end like
+/// the table instead of taking random writes all over (random keys made every event dirty its
+/// own index page). Events are the same when source, event time and key are all equal.
+pub(crate) fn dedupe_time(e: &crate::NewEvent) -> i64 {
+    e.occurred_at.map_or(0, |t| t.timestamp_millis())
+}
+
+/// The unique key column: SHA-256 of the de-duplication key, first 16 bytes. Indexing 16
+/// bytes instead of a long readable key keeps the index small; the readable key is stored too.
+pub(crate) fn dedupe_hash(key: &str) -> [u8; 16] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
+/// A migrator over embedded SQL (no `sqlx` macros, so no database is needed at build time).
+pub(crate) fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(
+            migrations
+                .iter()
+                .map(|&(version, description, sql)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// Appends the `WHERE` of an event listing (same SQL on every backend; binds are typed per
+/// backend by the query builder).
+macro_rules! push_event_filters {
+    ($qb:ident, $query:ident) => {
+        $qb.push(" WHERE 1=1");
+        if let Some(source) = &$query.source {
+            $qb.push(" AND source = ").push_bind(source.clone());
+        }
+        if let Some(provider) = $query.provider {
+            $qb.push(" AND provider = ").push_bind(provider.as_str());
+        }
+        if let Some(event_type) = &$query.event_type {
+            $qb.push(" AND event_type = ").push_bind(event_type.clone());
+        }
+        if let Some(since) = $query.since {
+            $qb.push(" AND received_at >= ")
+                .push_bind(since.timestamp_millis());
+        }
+        if let Some(until) = $query.until {
+            $qb.push(" AND received_at < ")
+                .push_bind(until.timestamp_millis());
+        }
+        if let Some(before) = $query.before {
+            $qb.push(" AND seq < (SELECT seq FROM events WHERE id = ")
+                .push_bind(before.as_uuid().as_bytes().to_vec())
+                .push(")");
+        }
+    };
+}
+pub(crate) use push_event_filters;
+
+/// Appends the `WHERE` of a delivery listing.
+macro_rules! push_delivery_filters {
+    ($qb:ident, $query:ident) => {
+        $qb.push(" WHERE 1=1");
+        if let Some(d) = &$query.destination {
+            $qb.push(" AND destination = ").push_bind(d.clone());
+        }
+        if let Some(state) = $query.state {
+            $qb.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(event) = $query.event_id {
+            $qb.push(" AND event_id = ")
+                .push_bind(event.as_uuid().as_bytes().to_vec());
+        }
+        if let Some(before) = $query.before {
+            $qb.push(" AND seq < (SELECT seq FROM deliveries WHERE id = ")
+                .push_bind(before.as_uuid().as_bytes().to_vec())
+                .push(")");
+        }
+    };
+}
+pub(crate) use push_delivery_filters;
 
 /// A delivery as listed (the same SQL on every backend).
 pub(crate) const SELECT_DELIVERY: &str = "SELECT id, event_id, destination, state, attempts, \

@@ -16,14 +16,13 @@ use crate::store::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 use sqlx::{Connection, Row};
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -90,30 +89,18 @@ impl SqliteOptions {
 }
 
 fn migrator() -> Migrator {
-    let migration = |version, description: &'static str, sql: &'static str| {
-        Migration::new(
-            version,
-            Cow::Borrowed(description),
-            MigrationType::Simple,
-            Cow::Borrowed(sql),
-            false,
-        )
-    };
-    Migrator {
-        migrations: Cow::Owned(vec![
-            migration(
-                1,
-                "events",
-                include_str!("../../migrations/sqlite/0001_events.sql"),
-            ),
-            migration(
-                2,
-                "deliveries",
-                include_str!("../../migrations/sqlite/0002_deliveries.sql"),
-            ),
-        ]),
-        ..Migrator::DEFAULT
-    }
+    crate::rows::migrator(&[
+        (
+            1,
+            "events",
+            include_str!("../../migrations/sqlite/0001_events.sql"),
+        ),
+        (
+            2,
+            "deliveries",
+            include_str!("../../migrations/sqlite/0002_deliveries.sql"),
+        ),
+    ])
 }
 
 /// The SQLite store.
@@ -273,29 +260,7 @@ impl Store for SqliteStore {
     async fn list_events(&self, query: &EventQuery) -> Result<EventPage, Error> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(rows::SELECT_SUMMARY);
-        qb.push(" WHERE 1=1");
-        if let Some(source) = &query.source {
-            qb.push(" AND source = ").push_bind(source.clone());
-        }
-        if let Some(provider) = query.provider {
-            qb.push(" AND provider = ").push_bind(provider.as_str());
-        }
-        if let Some(event_type) = &query.event_type {
-            qb.push(" AND event_type = ").push_bind(event_type.clone());
-        }
-        if let Some(since) = query.since {
-            qb.push(" AND received_at >= ")
-                .push_bind(since.timestamp_millis());
-        }
-        if let Some(until) = query.until {
-            qb.push(" AND received_at < ")
-                .push_bind(until.timestamp_millis());
-        }
-        if let Some(before) = query.before {
-            qb.push(" AND seq < (SELECT seq FROM events WHERE id = ")
-                .push_bind(before.as_uuid().as_bytes().to_vec())
-                .push(")");
-        }
+        crate::rows::push_event_filters!(qb, query);
         // One extra row tells whether another page exists.
         qb.push(" ORDER BY seq DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
@@ -425,22 +390,7 @@ impl Store for SqliteStore {
     async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<DeliveryPage, Error> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(rows::SELECT_DELIVERY);
-        qb.push(" WHERE 1=1");
-        if let Some(d) = &query.destination {
-            qb.push(" AND destination = ").push_bind(d.clone());
-        }
-        if let Some(state) = query.state {
-            qb.push(" AND state = ").push_bind(state.as_str());
-        }
-        if let Some(event) = query.event_id {
-            qb.push(" AND event_id = ")
-                .push_bind(event.as_uuid().as_bytes().to_vec());
-        }
-        if let Some(before) = query.before {
-            qb.push(" AND seq < (SELECT seq FROM deliveries WHERE id = ")
-                .push_bind(before.as_uuid().as_bytes().to_vec())
-                .push(")");
-        }
+        crate::rows::push_delivery_filters!(qb, query);
         qb.push(" ORDER BY seq DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(&self.readers).await?;

@@ -7,6 +7,7 @@ use super::rows::headers_json;
 use crate::Error;
 use crate::delivery::{AttemptRecord, DeliveryId, DeliveryState, Outcome};
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
+use crate::rows::{dedupe_hash, dedupe_time};
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, QueryBuilder, Row, Sqlite};
 use std::collections::HashMap;
@@ -186,23 +187,6 @@ async fn complete_batch(
     update.push(") AS v WHERE deliveries.id = v.column1");
     update.build().execute(&mut *tx).await?;
     Ok(())
-}
-
-/// Leads the unique key: the provider's event time, so that the index grows at its end like
-/// the table instead of taking random writes all over (random keys made every event dirty its
-/// own index page). Events are the same when source, event time and key are all equal.
-fn dedupe_time(e: &NewEvent) -> i64 {
-    e.occurred_at.map_or(0, |t| t.timestamp_millis())
-}
-
-/// The unique key column: SHA-256 of the de-duplication key, first 16 bytes. Indexing 16
-/// bytes instead of a long readable key keeps the index small; the readable key is stored too.
-pub(super) fn dedupe_hash(key: &str) -> [u8; 16] {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&digest[..16]);
-    out
 }
 
 /// Inserts a batch in one transaction: one multi-row `INSERT ... ON CONFLICT DO NOTHING`. When

@@ -1,14 +1,7 @@
+use crate::backend::TestDb;
 use callbook_store::*;
 use chrono::{Duration as Days, Utc};
-use std::sync::Arc;
 use std::time::Duration;
-
-async fn open(dir: &tempfile::TempDir) -> Arc<dyn Store> {
-    let url = format!("sqlite://{}", dir.path().join("d.db").display());
-    callbook_store::open(&url, Durability::Process)
-        .await
-        .expect("open")
-}
 
 fn event(key: &str, destinations: &[&str]) -> NewEvent {
     let mut e = NewEvent::new(
@@ -34,10 +27,8 @@ fn attempt(status: Option<u16>) -> AttemptRecord {
     a
 }
 
-#[tokio::test]
-async fn the_outbox_is_written_with_the_event_and_not_for_duplicates() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let store = open(&dir).await;
+async fn the_outbox_is_written_with_the_event_and_not_for_duplicates(db: TestDb) {
+    let store = db.open().await;
     let first = store
         .insert_event(event("k1", &["crm", "warehouse"]))
         .await
@@ -61,10 +52,8 @@ async fn the_outbox_is_written_with_the_event_and_not_for_duplicates() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn claims_lease_complete_and_retry() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let store = open(&dir).await;
+async fn claims_lease_complete_and_retry(db: TestDb) {
+    let store = db.open().await;
     store
         .insert_event(event("k1", &["crm"]))
         .await
@@ -130,10 +119,8 @@ async fn claims_lease_complete_and_retry() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn dead_deliveries_replay_and_single_retry() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let store = open(&dir).await;
+async fn dead_deliveries_replay_and_single_retry(db: TestDb) {
+    let store = db.open().await;
     store
         .insert_event(event("k1", &["crm"]))
         .await
@@ -186,10 +173,8 @@ async fn dead_deliveries_replay_and_single_retry() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn replaying_a_time_range_covers_events_a_destination_never_had() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let store = open(&dir).await;
+async fn replaying_a_time_range_covers_events_a_destination_never_had(db: TestDb) {
+    let store = db.open().await;
     let start = Utc::now();
     store
         .insert_event(event("k1", &["crm"]))
@@ -223,10 +208,8 @@ async fn replaying_a_time_range_covers_events_a_destination_never_had() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn destinations_can_be_disabled_and_enabled() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let store = open(&dir).await;
+async fn destinations_can_be_disabled_and_enabled(db: TestDb) {
+    let store = db.open().await;
     store
         .set_destination_disabled("crm", Some("410 Gone"), Utc::now())
         .await
@@ -246,10 +229,8 @@ async fn destinations_can_be_disabled_and_enabled() {
     store.close().await;
 }
 
-#[tokio::test]
-async fn purge_removes_old_events_with_their_deliveries() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let store = open(&dir).await;
+async fn purge_removes_old_events_with_their_deliveries(db: TestDb) {
+    let store = db.open().await;
     let mut old = event("old", &["crm"]);
     old.received_at = Utc::now() - Days::days(40);
     store.insert_event(old).await.expect("insert");
@@ -287,3 +268,12 @@ async fn purge_removes_old_events_with_their_deliveries() {
     );
     store.close().await;
 }
+
+crate::both_backends!(
+    the_outbox_is_written_with_the_event_and_not_for_duplicates,
+    claims_lease_complete_and_retry,
+    dead_deliveries_replay_and_single_retry,
+    replaying_a_time_range_covers_events_a_destination_never_had,
+    destinations_can_be_disabled_and_enabled,
+    purge_removes_old_events_with_their_deliveries,
+);

@@ -1,4 +1,8 @@
-//! The store's behaviour against a real SQLite file.
+//! The store's behaviour against a real SQLite file and a real PostgreSQL server: the shared
+//! suite runs on both.
 
+mod backend;
 mod delivery;
+mod events;
+mod postgres;
 mod sqlite;

@@ -1,0 +1,23 @@
+-- Events as received: the raw body exactly, with what is needed to find and de-duplicate them.
+-- The same columns as the SQLite schema, so one set of row decoders reads both: integers are
+-- 64-bit, IDs 16 bytes, times UNIX milliseconds.
+CREATE TABLE events (
+    seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id           BYTEA  NOT NULL UNIQUE,        -- UUIDv7
+    source       TEXT   NOT NULL,
+    dedupe_time  BIGINT NOT NULL,               -- occurred_at in ms, or 0: leads the unique key
+    dedupe_hash  BYTEA  NOT NULL,               -- first 16 bytes of SHA-256(dedupe_key)
+    provider     TEXT   NOT NULL,
+    event_type   TEXT,
+    dedupe_key   TEXT   NOT NULL,
+    received_at  BIGINT NOT NULL,
+    occurred_at  BIGINT,
+    headers      TEXT   NOT NULL,               -- JSON object of the headers that matter
+    parse_status TEXT   NOT NULL,               -- 'parsed' | 'unparsed'
+    parse_error  TEXT,
+    body         BYTEA  NOT NULL,
+    -- Global de-duplication: every instance inserts against this one constraint.
+    UNIQUE (source, dedupe_time, dedupe_hash)
+);
+
+CREATE INDEX events_received_at ON events (received_at);

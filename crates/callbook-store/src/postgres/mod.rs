@@ -1,0 +1,590 @@
+//! PostgreSQL backend: several callbook instances share one database.
+//!
+//! - De-duplication is global: every insert meets the one unique constraint on
+//!   `(source, dedupe_time, dedupe_hash)`, whichever instance receives the redelivery.
+//! - Claims use `FOR UPDATE SKIP LOCKED` with leases: a due delivery is attempted by one
+//!   instance at a time, and an instance that dies loses its claims when their lease expires.
+//! - Every commit is durable by the server's own settings (`synchronous_commit`), so both
+//!   [`Durability`](crate::Durability) levels hold without anything from this side.
+
+mod rows;
+
+use crate::Error;
+use crate::delivery::{
+    AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DeliveryState,
+    DestinationState, Outcome, PurgeReport, QueueStats, Replay,
+};
+use crate::model::{
+    DEFAULT_PAGE, EventId, EventPage, EventQuery, InsertOutcome, MAX_PAGE, NewEvent, ParseStatus,
+    StoredEvent,
+};
+use crate::rows::{dedupe_hash, dedupe_time, headers_json, uuid};
+use crate::store::Store;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Postgres, QueryBuilder, Row};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Options of the PostgreSQL store.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PostgresOptions {
+    /// `postgres://user:password@host:port/database?...`
+    pub url: String,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// Longest a statement may run before the server cancels it.
+    pub statement_timeout: Duration,
+    /// Longest to wait for a connection: past it, a request fails (503) instead of hanging
+    /// while the database is unreachable.
+    pub acquire_timeout: Duration,
+}
+
+impl PostgresOptions {
+    /// Options for a URL, with defaults: 16 connections, 10 s statements, 3 s to connect.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 16,
+            statement_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+
+    /// Sets the pool size.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Sets the statement timeout.
+    pub fn statement_timeout(mut self, t: Duration) -> Self {
+        self.statement_timeout = t;
+        self
+    }
+
+    /// Sets how long to wait for a connection.
+    pub fn acquire_timeout(mut self, t: Duration) -> Self {
+        self.acquire_timeout = t;
+        self
+    }
+}
+
+fn migrator() -> sqlx::migrate::Migrator {
+    crate::rows::migrator(&[
+        (
+            1,
+            "events",
+            include_str!("../../migrations/postgres/0001_events.sql"),
+        ),
+        (
+            2,
+            "deliveries",
+            include_str!("../../migrations/postgres/0002_deliveries.sql"),
+        ),
+    ])
+}
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects and migrates (under the migrator's advisory lock, so instances starting
+    /// together migrate once).
+    pub async fn open(options: PostgresOptions) -> Result<Self, Error> {
+        let timeout_ms = options.statement_timeout.as_millis().to_string();
+        let connect = PgConnectOptions::from_str(&options.url)?
+            .options([("statement_timeout", timeout_ms.as_str())])
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            // A connection broken by a database restart is noticed and replaced before use.
+            .test_before_acquire(true)
+            .connect_with(connect)
+            .await?;
+        migrator().run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool (for tests and tools).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+const INSERT_EVENT: &str = "INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, \
+    event_type, dedupe_key, received_at, occurred_at, headers, parse_status, parse_error, body) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+    ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING RETURNING id";
+
+const FIND_EVENT: &str =
+    "SELECT id FROM events WHERE source = $1 AND dedupe_time = $2 AND dedupe_hash = $3";
+
+/// Inserts one event; on a conflict, finds the original. Each statement of a READ COMMITTED
+/// transaction takes a new snapshot, so the `SELECT` sees a conflicting row that another
+/// instance committed while the `INSERT` waited for it.
+async fn insert_one(
+    conn: &mut sqlx::PgConnection,
+    event: &NewEvent,
+) -> Result<InsertOutcome, Error> {
+    let hash = dedupe_hash(&event.dedupe_key);
+    let (status, error) = match &event.parse_status {
+        ParseStatus::Parsed => ("parsed", None),
+        ParseStatus::Unparsed(err) => ("unparsed", Some(err.as_str())),
+    };
+    let inserted = sqlx::query(INSERT_EVENT)
+        .bind(event.id.as_uuid().as_bytes().as_slice())
+        .bind(&event.source)
+        .bind(dedupe_time(event))
+        .bind(hash.as_slice())
+        .bind(event.provider.as_str())
+        .bind(event.event_type.as_deref())
+        .bind(&event.dedupe_key)
+        .bind(event.received_at.timestamp_millis())
+        .bind(event.occurred_at.map(|t| t.timestamp_millis()))
+        .bind(headers_json(&event.headers))
+        .bind(status)
+        .bind(error)
+        .bind(event.body.as_slice())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if inserted.is_some() {
+        return Ok(InsertOutcome {
+            id: event.id,
+            duplicate: false,
+        });
+    }
+    let row = sqlx::query(FIND_EVENT)
+        .bind(&event.source)
+        .bind(dedupe_time(event))
+        .bind(hash.as_slice())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| {
+            Error::Corrupt(format!("event {} conflicted but is not stored", event.id))
+        })?;
+    Ok(InsertOutcome {
+        id: rows::event_id(&row)?,
+        duplicate: true,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn insert_event(&self, event: NewEvent) -> Result<InsertOutcome, Error> {
+        if event.destinations.is_empty() {
+            // One statement commits on its own: no BEGIN/COMMIT round trips.
+            let mut conn = self.pool.acquire().await?;
+            return insert_one(&mut conn, &event).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        let outcome = insert_one(&mut tx, &event).await?;
+        if !outcome.duplicate {
+            let at = event.received_at.timestamp_millis();
+            let event_id = event.id.as_uuid().into_bytes();
+            let mut insert: QueryBuilder<'_, Postgres> = QueryBuilder::new(
+                "INSERT INTO deliveries (id, event_id, destination, state, attempts, \
+                 next_attempt_at, created_at, updated_at) ",
+            );
+            insert.push_values(&event.destinations, |mut b, destination| {
+                b.push_bind(DeliveryId::new().as_uuid().as_bytes().to_vec())
+                    .push_bind(event_id.as_slice())
+                    .push_bind(destination.as_str())
+                    .push_bind("pending")
+                    .push_bind(0i64)
+                    .push_bind(at)
+                    .push_bind(at)
+                    .push_bind(at);
+            });
+            insert.push(" ON CONFLICT (event_id, destination) DO NOTHING");
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn get_event(&self, id: EventId) -> Result<Option<StoredEvent>, Error> {
+        let row = sqlx::query(rows::SELECT_FULL)
+            .bind(id.as_uuid().as_bytes().as_slice())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| rows::stored_event(&r)).transpose()
+    }
+
+    async fn list_events(&self, query: &EventQuery) -> Result<EventPage, Error> {
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(rows::SELECT_SUMMARY);
+        crate::rows::push_event_filters!(qb, query);
+        qb.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut events = rows
+            .iter()
+            .map(rows::summary)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if events.len() > limit as usize {
+            events.truncate(limit as usize);
+            events.last().map(|e| e.id)
+        } else {
+            None
+        };
+        Ok(EventPage {
+            events,
+            next_cursor,
+        })
+    }
+
+    async fn ping(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        destination: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, Error> {
+        let now_ms = now.timestamp_millis();
+        let until = now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        // SKIP LOCKED: instances claiming at the same moment take disjoint rows instead of
+        // queueing on each other's locks.
+        let rows = sqlx::query(
+            "WITH due AS ( \
+               SELECT id FROM deliveries \
+               WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2 \
+                 AND (lease_until IS NULL OR lease_until <= $2) \
+               ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
+             claimed AS ( \
+               UPDATE deliveries d SET lease_owner = $4, lease_until = $5 \
+               FROM due WHERE d.id = due.id \
+               RETURNING d.id, d.event_id, d.attempts, d.next_attempt_at) \
+             SELECT c.id, c.event_id, c.attempts, e.source, e.provider, e.event_type, e.body \
+             FROM claimed c JOIN events e ON e.id = c.event_id ORDER BY c.next_attempt_at",
+        )
+        .bind(destination)
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .bind(owner)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: Vec<u8> = row.try_get("id")?;
+                let event: Vec<u8> = row.try_get("event_id")?;
+                Ok(Claimed {
+                    id: uuid(&id).map(DeliveryId::from)?,
+                    destination: destination.to_owned(),
+                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                    event_id: uuid(&event).map(EventId::from)?,
+                    source: row.try_get("source")?,
+                    provider: row
+                        .try_get::<String, _>("provider")?
+                        .parse()
+                        .map_err(|e: crate::UnknownProvider| Error::Corrupt(e.to_string()))?,
+                    event_type: row.try_get("event_type")?,
+                    body: row.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn complete(
+        &self,
+        delivery: DeliveryId,
+        attempt: AttemptRecord,
+        outcome: Outcome,
+    ) -> Result<(), Error> {
+        let id = delivery.as_uuid().into_bytes();
+        let now = Utc::now().timestamp_millis();
+        let (state, next) = match outcome {
+            Outcome::Succeeded => (DeliveryState::Succeeded, now),
+            Outcome::Retry(at) => (DeliveryState::Pending, at.timestamp_millis()),
+            Outcome::Dead => (DeliveryState::Dead, now),
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO attempts (delivery_id, attempted_at, status_code, latency_ms, error, \
+             response_excerpt) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.as_slice())
+        .bind(attempt.attempted_at.timestamp_millis())
+        .bind(attempt.status_code.map(i64::from))
+        .bind(i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX))
+        .bind(attempt.error.as_deref())
+        .bind(attempt.response_excerpt.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE deliveries SET state = $1, next_attempt_at = $2, attempts = attempts + 1, \
+             last_status = $3, last_error = $4, lease_owner = NULL, lease_until = NULL, \
+             updated_at = $5 WHERE id = $6",
+        )
+        .bind(state.as_str())
+        .bind(next)
+        .bind(attempt.status_code.map(i64::from))
+        .bind(attempt.error.as_deref())
+        .bind(now)
+        .bind(id.as_slice())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn postpone(&self, delivery: DeliveryId, at: DateTime<Utc>) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE deliveries SET next_attempt_at = $1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $2",
+        )
+        .bind(at.timestamp_millis())
+        .bind(delivery.as_uuid().as_bytes().as_slice())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<DeliveryPage, Error> {
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(crate::rows::SELECT_DELIVERY);
+        crate::rows::push_delivery_filters!(qb, query);
+        qb.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut deliveries = rows
+            .iter()
+            .map(rows::delivery)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if deliveries.len() > limit as usize {
+            deliveries.truncate(limit as usize);
+            deliveries.last().map(|d| d.id)
+        } else {
+            None
+        };
+        Ok(DeliveryPage {
+            deliveries,
+            next_cursor,
+        })
+    }
+
+    async fn get_delivery(
+        &self,
+        id: DeliveryId,
+    ) -> Result<Option<(Delivery, Vec<AttemptRecord>)>, Error> {
+        let key = id.as_uuid().into_bytes();
+        let Some(row) = sqlx::query(&format!("{} WHERE id = $1", crate::rows::SELECT_DELIVERY))
+            .bind(key.as_slice())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let attempts = sqlx::query(
+            "SELECT attempted_at, status_code, latency_ms, error, response_excerpt FROM attempts \
+             WHERE delivery_id = $1 ORDER BY seq",
+        )
+        .bind(key.as_slice())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(rows::attempt)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((rows::delivery(&row)?, attempts)))
+    }
+
+    async fn retry_delivery(&self, id: DeliveryId, now: DateTime<Utc>) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, lease_owner = NULL, \
+             lease_until = NULL, updated_at = $1 WHERE id = $2",
+        )
+        .bind(now.timestamp_millis())
+        .bind(id.as_uuid().as_bytes().as_slice())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn replay(
+        &self,
+        destination: &str,
+        what: Replay,
+        now: DateTime<Utc>,
+    ) -> Result<u64, Error> {
+        let now = now.timestamp_millis();
+        let mut tx = self.pool.begin().await?;
+        let count = match what {
+            Replay::Dead => sqlx::query(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, \
+                 lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+                 WHERE destination = $2 AND state = 'dead'",
+            )
+            .bind(now)
+            .bind(destination)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            Replay::Range { since, until } => {
+                let (since, until) = (since.timestamp_millis(), until.timestamp_millis());
+                let rescheduled = sqlx::query(
+                    "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, \
+                     lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+                     WHERE destination = $2 AND event_id IN \
+                     (SELECT id FROM events WHERE received_at >= $3 AND received_at < $4)",
+                )
+                .bind(now)
+                .bind(destination)
+                .bind(since)
+                .bind(until)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                // Events received before the destination existed get a delivery now.
+                let missing: Vec<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT id FROM events WHERE received_at >= $1 AND received_at < $2 \
+                     AND NOT EXISTS (SELECT 1 FROM deliveries d \
+                       WHERE d.event_id = events.id AND d.destination = $3)",
+                )
+                .bind(since)
+                .bind(until)
+                .bind(destination)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut created = 0;
+                for chunk in missing.chunks(1000) {
+                    let mut insert: QueryBuilder<'_, Postgres> = QueryBuilder::new(
+                        "INSERT INTO deliveries (id, event_id, destination, state, attempts, \
+                         next_attempt_at, created_at, updated_at) ",
+                    );
+                    insert.push_values(chunk, |mut b, event| {
+                        b.push_bind(DeliveryId::new().as_uuid().as_bytes().to_vec())
+                            .push_bind(event.as_slice())
+                            .push_bind(destination)
+                            .push_bind("pending")
+                            .push_bind(0i64)
+                            .push_bind(now)
+                            .push_bind(now)
+                            .push_bind(now);
+                    });
+                    insert.push(" ON CONFLICT (event_id, destination) DO NOTHING");
+                    created += insert.build().execute(&mut *tx).await?.rows_affected();
+                }
+                rescheduled + created
+            }
+        };
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    async fn set_destination_disabled(
+        &self,
+        name: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO destination_state (name, disabled_at, reason) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, \
+             reason = excluded.reason",
+        )
+        .bind(name)
+        .bind(reason.is_some().then(|| now.timestamp_millis()))
+        .bind(reason)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn destination_states(&self) -> Result<Vec<DestinationState>, Error> {
+        sqlx::query("SELECT name, disabled_at, reason FROM destination_state ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(DestinationState {
+                    name: row.try_get("name")?,
+                    disabled_at: row
+                        .try_get::<Option<i64>, _>("disabled_at")?
+                        .and_then(DateTime::from_timestamp_millis),
+                    reason: row.try_get("reason")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<Vec<QueueStats>, Error> {
+        sqlx::query(
+            "SELECT destination, \
+               COUNT(*) FILTER (WHERE state = 'pending') AS pending, \
+               COUNT(*) FILTER (WHERE state = 'pending' AND next_attempt_at <= $1) AS due, \
+               MIN(next_attempt_at) FILTER (WHERE state = 'pending' AND next_attempt_at <= $1) \
+                 AS oldest_due, \
+               COUNT(*) FILTER (WHERE state = 'dead') AS dead \
+             FROM deliveries WHERE state <> 'succeeded' GROUP BY destination ORDER BY destination",
+        )
+        .bind(now.timestamp_millis())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let n = |c: &str| -> Result<u64, Error> {
+                Ok(u64::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0))
+            };
+            Ok(QueueStats {
+                destination: row.try_get("destination")?,
+                pending: n("pending")?,
+                due: n("due")?,
+                oldest_due: row
+                    .try_get::<Option<i64>, _>("oldest_due")?
+                    .and_then(DateTime::from_timestamp_millis),
+                dead: n("dead")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn purge(&self, cutoff: DateTime<Utc>) -> Result<PurgeReport, Error> {
+        let cutoff = cutoff.timestamp_millis();
+        let mut tx = self.pool.begin().await?;
+        let attempts = sqlx::query(
+            "DELETE FROM attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d \
+             JOIN events e ON e.id = d.event_id WHERE e.received_at < $1)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let deliveries = sqlx::query(
+            "DELETE FROM deliveries WHERE event_id IN \
+             (SELECT id FROM events WHERE received_at < $1)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let events = sqlx::query("DELETE FROM events WHERE received_at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        // Autovacuum returns the space; nothing to do here.
+        Ok(PurgeReport {
+            events,
+            deliveries,
+            attempts,
+        })
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,143 @@
+//! What only a shared database must do: several instances (here, several stores with their own
+//! pools on one database) de-duplicate together and never claim the same delivery at once.
+
+use callbook_store::*;
+use chrono::Utc;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn instances(n: usize) -> Option<Vec<Arc<dyn Store>>> {
+    let server = callbook_testpg::Server::shared()?;
+    let url = server.fresh_database();
+    let mut stores = Vec::new();
+    for _ in 0..n {
+        stores.push(
+            callbook_store::open(&url, Durability::Process)
+                .await
+                .expect("open"),
+        );
+    }
+    Some(stores)
+}
+
+fn event(key: &str, destinations: &[&str]) -> NewEvent {
+    let mut e = NewEvent::new("cal", Provider::Calendly, key, key.as_bytes().to_vec());
+    e.destinations = destinations.iter().map(|d| d.to_string()).collect();
+    e
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redeliveries_on_other_instances_are_duplicates() {
+    let Some(stores) = instances(3).await else {
+        return;
+    };
+    // 200 events, each sent to all three instances at once.
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        for store in &stores {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                (
+                    i,
+                    store
+                        .insert_event(event(&format!("k{i}"), &["sink"]))
+                        .await
+                        .expect("insert"),
+                )
+            }));
+        }
+    }
+    let mut originals = std::collections::HashMap::new();
+    let mut fresh = 0;
+    for t in tasks {
+        let (i, out) = t.await.expect("task");
+        if !out.duplicate {
+            fresh += 1;
+        }
+        let first = *originals.entry(i).or_insert(out.id);
+        assert_eq!(first, out.id, "every copy of event {i} gets the same ID");
+    }
+    assert_eq!(fresh, 200, "each event is new exactly once");
+    let page = stores[0]
+        .list_events(&EventQuery {
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(page.events.len(), 200);
+    let deliveries = stores[0]
+        .list_deliveries(&DeliveryQuery {
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await
+        .expect("deliveries");
+    assert_eq!(
+        deliveries.deliveries.len(),
+        200,
+        "one delivery per event, not per copy"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_never_overlap_and_expired_leases_are_taken_over() {
+    let Some(stores) = instances(3).await else {
+        return;
+    };
+    for i in 0..300 {
+        stores[0]
+            .insert_event(event(&format!("k{i}"), &["sink"]))
+            .await
+            .expect("insert");
+    }
+    let now = Utc::now() + chrono::Duration::seconds(1);
+    let mut tasks = Vec::new();
+    for (n, store) in stores.iter().enumerate() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store
+                    .claim(
+                        "sink",
+                        &format!("instance-{n}"),
+                        now,
+                        Duration::from_secs(60),
+                        7,
+                    )
+                    .await
+                    .expect("claim");
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|c| c.id));
+            }
+        }));
+    }
+    let mut seen = HashSet::new();
+    for t in tasks {
+        for id in t.await.expect("task") {
+            assert!(seen.insert(id), "{id} claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), 300);
+
+    // The instances "die" holding their claims; once the leases expire, another takes them.
+    let later = now + chrono::Duration::seconds(61);
+    let survivor = &stores[2];
+    let taken = survivor
+        .claim("sink", "instance-9", later, Duration::from_secs(60), 1000)
+        .await
+        .expect("claim");
+    assert_eq!(taken.len(), 300);
+    assert!(
+        survivor
+            .claim("sink", "instance-8", later, Duration::from_secs(60), 1000)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "a live lease keeps others away"
+    );
+}
