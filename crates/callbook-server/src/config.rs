@@ -211,12 +211,37 @@ impl Default for ServerConfig {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH`. Default `sqlite://callbook.db`.
+    /// `sqlite://PATH` or `postgres://user:pass@host/db`. Default `sqlite://callbook.db`.
     #[serde(default = "default_db")]
     pub url: String,
     /// `process` (survives a crash of callbook; default) or `power_loss` (fsync every commit).
+    /// SQLite only: PostgreSQL commits follow the server's `synchronous_commit`.
     #[serde(default)]
     pub durability: DurabilityConfig,
+    /// PostgreSQL connection pool size. Default 16.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// PostgreSQL statement timeout in milliseconds. Default 10000.
+    #[serde(default = "default_statement_timeout_ms")]
+    pub statement_timeout_ms: u64,
+}
+
+fn default_max_connections() -> u32 {
+    16
+}
+
+fn default_statement_timeout_ms() -> u64 {
+    10_000
+}
+
+impl DatabaseConfig {
+    /// The store options these settings give.
+    pub fn open_options(&self) -> callbook_store::OpenOptions {
+        let mut options = callbook_store::OpenOptions::new(self.durability.into());
+        options.max_connections = self.max_connections.max(1);
+        options.statement_timeout = std::time::Duration::from_millis(self.statement_timeout_ms);
+        options
+    }
 }
 
 fn default_db() -> String {
@@ -228,6 +253,8 @@ impl Default for DatabaseConfig {
         Self {
             url: default_db(),
             durability: DurabilityConfig::default(),
+            max_connections: default_max_connections(),
+            statement_timeout_ms: default_statement_timeout_ms(),
         }
     }
 }

@@ -76,7 +76,7 @@ impl Server {
     pub async fn from_config(config: Config) -> Result<Self, Error> {
         config.validate()?;
         let store =
-            callbook_store::open(&config.database.url, config.database.durability.into()).await?;
+            callbook_store::open_with(&config.database.url, &config.database.open_options()).await?;
         Self::with_store(&config, store)
     }
 
