@@ -76,7 +76,8 @@ impl Server {
     pub async fn from_config(config: Config) -> Result<Self, Error> {
         config.validate()?;
         let store =
-            callbook_store::open_with(&config.database.url, &config.database.open_options()).await?;
+            callbook_store::open_with(&config.database.url, &config.database.open_options())
+                .await?;
         Self::with_store(&config, store)
     }
 
