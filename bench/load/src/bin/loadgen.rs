@@ -119,9 +119,19 @@ struct Shared {
 }
 
 async fn run(a: Args) {
-    let uri: hyper::Uri = a.url.parse().expect("url");
-    let host = uri.authority().expect("host").to_string();
-    let path = uri.path().to_owned();
+    // `--url a,b,...`: connections are spread round-robin over the servers (several
+    // instances behind one imaginary load balancer).
+    let targets: Vec<(String, String)> = a
+        .url
+        .split(',')
+        .map(|u| {
+            let uri: hyper::Uri = u.parse().expect("url");
+            (
+                uri.authority().expect("host").to_string(),
+                uri.path().to_owned(),
+            )
+        })
+        .collect();
     let shared = Arc::new(Shared {
         next: AtomicU64::new(
             SystemTime::now()
@@ -142,8 +152,9 @@ async fn run(a: Args) {
     let per_conn_interval =
         (a.rate > 0).then(|| Duration::from_secs_f64(a.connections as f64 / a.rate as f64));
     let mut tasks = Vec::new();
-    for _ in 0..a.connections {
-        let (shared, key, host, path) = (shared.clone(), key.clone(), host.clone(), path.clone());
+    for c in 0..a.connections {
+        let (host, path) = targets[c % targets.len()].clone();
+        let (shared, key) = (shared.clone(), key.clone());
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(&host)
                 .await

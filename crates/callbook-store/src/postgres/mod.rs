@@ -8,6 +8,7 @@
 //!   [`Durability`](crate::Durability) levels hold without anything from this side.
 
 mod rows;
+mod writer;
 
 use crate::Error;
 use crate::delivery::{
@@ -15,10 +16,9 @@ use crate::delivery::{
     DestinationState, Outcome, PurgeReport, QueueStats, Replay,
 };
 use crate::model::{
-    DEFAULT_PAGE, EventId, EventPage, EventQuery, InsertOutcome, MAX_PAGE, NewEvent, ParseStatus,
-    StoredEvent,
+    DEFAULT_PAGE, EventId, EventPage, EventQuery, InsertOutcome, MAX_PAGE, NewEvent, StoredEvent,
 };
-use crate::rows::{dedupe_hash, dedupe_time, headers_json, uuid};
+use crate::rows::uuid;
 use crate::store::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -88,10 +88,16 @@ fn migrator() -> sqlx::migrate::Migrator {
 }
 
 /// The PostgreSQL store.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    inserts: std::sync::Mutex<Option<tokio::sync::mpsc::Sender<writer::Job>>>,
 }
+
+/// Writer tasks committing insert batches side by side.
+const WRITERS: usize = 4;
+/// Most events in one insert batch.
+const MAX_BATCH: usize = 128;
 
 impl PostgresStore {
     /// Connects and migrates (under the migrator's advisory lock, so instances starting
@@ -109,7 +115,12 @@ impl PostgresStore {
             .connect_with(connect)
             .await?;
         migrator().run(&pool).await?;
-        Ok(Self { pool })
+        let writers = WRITERS.min(options.max_connections.max(1) as usize);
+        let inserts = writer::spawn(pool.clone(), writers, MAX_BATCH);
+        Ok(Self {
+            pool,
+            inserts: std::sync::Mutex::new(Some(inserts)),
+        })
     }
 
     /// The connection pool (for tests and tools).
@@ -118,95 +129,21 @@ impl PostgresStore {
     }
 }
 
-const INSERT_EVENT: &str = "INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, \
-    event_type, dedupe_key, received_at, occurred_at, headers, parse_status, parse_error, body) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-    ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING RETURNING id";
-
-const FIND_EVENT: &str =
-    "SELECT id FROM events WHERE source = $1 AND dedupe_time = $2 AND dedupe_hash = $3";
-
-/// Inserts one event; on a conflict, finds the original. Each statement of a READ COMMITTED
-/// transaction takes a new snapshot, so the `SELECT` sees a conflicting row that another
-/// instance committed while the `INSERT` waited for it.
-async fn insert_one(
-    conn: &mut sqlx::PgConnection,
-    event: &NewEvent,
-) -> Result<InsertOutcome, Error> {
-    let hash = dedupe_hash(&event.dedupe_key);
-    let (status, error) = match &event.parse_status {
-        ParseStatus::Parsed => ("parsed", None),
-        ParseStatus::Unparsed(err) => ("unparsed", Some(err.as_str())),
-    };
-    let inserted = sqlx::query(INSERT_EVENT)
-        .bind(event.id.as_uuid().as_bytes().as_slice())
-        .bind(&event.source)
-        .bind(dedupe_time(event))
-        .bind(hash.as_slice())
-        .bind(event.provider.as_str())
-        .bind(event.event_type.as_deref())
-        .bind(&event.dedupe_key)
-        .bind(event.received_at.timestamp_millis())
-        .bind(event.occurred_at.map(|t| t.timestamp_millis()))
-        .bind(headers_json(&event.headers))
-        .bind(status)
-        .bind(error)
-        .bind(event.body.as_slice())
-        .fetch_optional(&mut *conn)
-        .await?;
-    if inserted.is_some() {
-        return Ok(InsertOutcome {
-            id: event.id,
-            duplicate: false,
-        });
-    }
-    let row = sqlx::query(FIND_EVENT)
-        .bind(&event.source)
-        .bind(dedupe_time(event))
-        .bind(hash.as_slice())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| {
-            Error::Corrupt(format!("event {} conflicted but is not stored", event.id))
-        })?;
-    Ok(InsertOutcome {
-        id: rows::event_id(&row)?,
-        duplicate: true,
-    })
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn insert_event(&self, event: NewEvent) -> Result<InsertOutcome, Error> {
-        if event.destinations.is_empty() {
-            // One statement commits on its own: no BEGIN/COMMIT round trips.
-            let mut conn = self.pool.acquire().await?;
-            return insert_one(&mut conn, &event).await;
-        }
-        let mut tx = self.pool.begin().await?;
-        let outcome = insert_one(&mut tx, &event).await?;
-        if !outcome.duplicate {
-            let at = event.received_at.timestamp_millis();
-            let event_id = event.id.as_uuid().into_bytes();
-            let mut insert: QueryBuilder<'_, Postgres> = QueryBuilder::new(
-                "INSERT INTO deliveries (id, event_id, destination, state, attempts, \
-                 next_attempt_at, created_at, updated_at) ",
-            );
-            insert.push_values(&event.destinations, |mut b, destination| {
-                b.push_bind(DeliveryId::new().as_uuid().as_bytes().to_vec())
-                    .push_bind(event_id.as_slice())
-                    .push_bind(destination.as_str())
-                    .push_bind("pending")
-                    .push_bind(0i64)
-                    .push_bind(at)
-                    .push_bind(at)
-                    .push_bind(at);
-            });
-            insert.push(" ON CONFLICT (event_id, destination) DO NOTHING");
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(outcome)
+        let queue = self
+            .inserts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(Error::Closed)?;
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        queue
+            .send(writer::Job { event, reply })
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
     }
 
     async fn get_event(&self, id: EventId) -> Result<Option<StoredEvent>, Error> {
@@ -585,6 +522,11 @@ impl Store for PostgresStore {
     }
 
     async fn close(&self) {
+        // Writers finish what is queued, then stop when the queue closes.
+        self.inserts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         self.pool.close().await;
     }
 }
