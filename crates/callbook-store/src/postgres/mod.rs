@@ -110,8 +110,10 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
-            // A connection broken by a database restart is noticed and replaced before use.
-            .test_before_acquire(true)
+            // No ping before each use (a round trip per batch): a connection broken by a
+            // database restart fails its next statement (a 503, which the sender retries) and
+            // is then replaced.
+            .test_before_acquire(false)
             .connect_with(connect)
             .await?;
         migrator().run(&pool).await?;

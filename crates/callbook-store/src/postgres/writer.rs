@@ -67,6 +67,69 @@ async fn run(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_batch: usize
     }
 }
 
+const INSERT_EVENTS: &str = "INSERT INTO events (id, source, dedupe_time, dedupe_hash, \
+    provider, event_type, dedupe_key, received_at, occurred_at, headers, parse_status, \
+    parse_error, body) \
+    SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], \
+    $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], \
+    $13::bytea[]) \
+    ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING RETURNING id";
+
+const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (id, event_id, destination, state, \
+    attempts, next_attempt_at, created_at, updated_at) \
+    SELECT d.id, d.event_id, d.destination, 'pending', 0, d.at, d.at, d.at \
+    FROM UNNEST($1::bytea[], $2::bytea[], $3::text[], $4::bigint[]) \
+      AS d(id, event_id, destination, at) \
+    ON CONFLICT (event_id, destination) DO NOTHING";
+
+/// The events of a batch, column by column, for `UNNEST`.
+#[derive(Default)]
+struct EventColumns {
+    id: Vec<Vec<u8>>,
+    source: Vec<String>,
+    dedupe_time: Vec<i64>,
+    dedupe_hash: Vec<Vec<u8>>,
+    provider: Vec<String>,
+    event_type: Vec<Option<String>>,
+    dedupe_key: Vec<String>,
+    received_at: Vec<i64>,
+    occurred_at: Vec<Option<i64>>,
+    headers: Vec<String>,
+    parse_status: Vec<String>,
+    parse_error: Vec<Option<String>>,
+    body: Vec<Vec<u8>>,
+}
+
+impl EventColumns {
+    fn with_capacity(n: usize) -> Self {
+        let mut c = Self::default();
+        c.id.reserve(n);
+        c.body.reserve(n);
+        c
+    }
+
+    fn push(&mut self, e: &NewEvent, hash: &[u8; 16]) {
+        let (status, error) = match &e.parse_status {
+            ParseStatus::Parsed => ("parsed", None),
+            ParseStatus::Unparsed(err) => ("unparsed", Some(err.clone())),
+        };
+        self.id.push(e.id.as_uuid().as_bytes().to_vec());
+        self.source.push(e.source.clone());
+        self.dedupe_time.push(dedupe_time(e));
+        self.dedupe_hash.push(hash.to_vec());
+        self.provider.push(e.provider.as_str().to_owned());
+        self.event_type.push(e.event_type.clone());
+        self.dedupe_key.push(e.dedupe_key.clone());
+        self.received_at.push(e.received_at.timestamp_millis());
+        self.occurred_at
+            .push(e.occurred_at.map(|t| t.timestamp_millis()));
+        self.headers.push(headers_json(&e.headers));
+        self.parse_status.push(status.to_owned());
+        self.parse_error.push(error);
+        self.body.push(e.body.clone());
+    }
+}
+
 /// One transaction: the events (`ON CONFLICT DO NOTHING RETURNING id`), a lookup of the
 /// originals of those that were not inserted, and the deliveries of the new ones.
 async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome>, Error> {
@@ -75,32 +138,27 @@ async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome
     let conn = &mut *tx;
     let outcomes = {
         let hashes: Vec<[u8; 16]> = events.iter().map(|e| dedupe_hash(&e.dedupe_key)).collect();
-        let mut insert: QueryBuilder<'_, Postgres> = QueryBuilder::new(
-            "INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, event_type, \
-             dedupe_key, received_at, occurred_at, headers, parse_status, parse_error, body) ",
-        );
-        insert.push_values(events.iter().zip(&hashes), |mut b, (e, hash)| {
-            let (status, error) = match &e.parse_status {
-                ParseStatus::Parsed => ("parsed", None),
-                ParseStatus::Unparsed(err) => ("unparsed", Some(err.clone())),
-            };
-            b.push_bind(e.id.as_uuid().as_bytes().to_vec())
-                .push_bind(e.source.clone())
-                .push_bind(dedupe_time(e))
-                .push_bind(hash.to_vec())
-                .push_bind(e.provider.as_str())
-                .push_bind(e.event_type.clone())
-                .push_bind(e.dedupe_key.clone())
-                .push_bind(e.received_at.timestamp_millis())
-                .push_bind(e.occurred_at.map(|t| t.timestamp_millis()))
-                .push_bind(headers_json(&e.headers))
-                .push_bind(status)
-                .push_bind(error)
-                .push_bind(e.body.clone());
-        });
-        insert.push(" ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING RETURNING id");
-        let inserted: HashSet<Vec<u8>> = insert
-            .build()
+        // Arrays through UNNEST: the same statement text for every batch size, so it is
+        // prepared once per connection instead of once per size.
+        let n = events.len();
+        let mut cols = EventColumns::with_capacity(n);
+        for (e, hash) in events.iter().zip(&hashes) {
+            cols.push(e, hash);
+        }
+        let inserted: HashSet<Vec<u8>> = sqlx::query(INSERT_EVENTS)
+            .bind(cols.id)
+            .bind(cols.source)
+            .bind(cols.dedupe_time)
+            .bind(cols.dedupe_hash)
+            .bind(cols.provider)
+            .bind(cols.event_type)
+            .bind(cols.dedupe_key)
+            .bind(cols.received_at)
+            .bind(cols.occurred_at)
+            .bind(cols.headers)
+            .bind(cols.parse_status)
+            .bind(cols.parse_error)
+            .bind(cols.body)
             .fetch_all(&mut *conn)
             .await?
             .iter()
@@ -172,23 +230,25 @@ async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome
             .flat_map(|(e, _)| e.destinations.iter().map(move |d| (*e, d)))
             .collect();
         if !deliveries.is_empty() {
-            let mut insert: QueryBuilder<'_, Postgres> = QueryBuilder::new(
-                "INSERT INTO deliveries (id, event_id, destination, state, attempts, \
-                 next_attempt_at, created_at, updated_at) ",
+            let (mut ids, mut event_ids, mut names, mut ats) = (
+                Vec::with_capacity(deliveries.len()),
+                Vec::with_capacity(deliveries.len()),
+                Vec::with_capacity(deliveries.len()),
+                Vec::with_capacity(deliveries.len()),
             );
-            insert.push_values(&deliveries, |mut b, (e, destination)| {
-                let at = e.received_at.timestamp_millis();
-                b.push_bind(DeliveryId::new().as_uuid().as_bytes().to_vec())
-                    .push_bind(e.id.as_uuid().as_bytes().to_vec())
-                    .push_bind((*destination).clone())
-                    .push_bind("pending")
-                    .push_bind(0i64)
-                    .push_bind(at)
-                    .push_bind(at)
-                    .push_bind(at);
-            });
-            insert.push(" ON CONFLICT (event_id, destination) DO NOTHING");
-            insert.build().execute(&mut *conn).await?;
+            for (e, destination) in &deliveries {
+                ids.push(DeliveryId::new().as_uuid().as_bytes().to_vec());
+                event_ids.push(e.id.as_uuid().as_bytes().to_vec());
+                names.push((*destination).clone());
+                ats.push(e.received_at.timestamp_millis());
+            }
+            sqlx::query(INSERT_DELIVERIES)
+                .bind(ids)
+                .bind(event_ids)
+                .bind(names)
+                .bind(ats)
+                .execute(&mut *conn)
+                .await?;
         }
         outcomes
     };
