@@ -63,8 +63,9 @@ pub(crate) fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migr
 
 /// Appends the `WHERE` of an event listing (same SQL on every backend; binds are typed per
 /// backend by the query builder).
+/// `$newer_than` is the cursor condition up to the bound ID, `$close` what follows it.
 macro_rules! push_event_filters {
-    ($qb:ident, $query:ident) => {
+    ($qb:ident, $query:ident, $newer_than:literal, $close:literal) => {
         $qb.push(" WHERE 1=1");
         if let Some(source) = &$query.source {
             $qb.push(" AND source = ").push_bind(source.clone());
@@ -84,9 +85,9 @@ macro_rules! push_event_filters {
                 .push_bind(until.timestamp_millis());
         }
         if let Some(before) = $query.before {
-            $qb.push(" AND seq < (SELECT seq FROM events WHERE id = ")
+            $qb.push($newer_than)
                 .push_bind(before.as_uuid().as_bytes().to_vec())
-                .push(")");
+                .push($close);
         }
     };
 }
@@ -94,7 +95,7 @@ pub(crate) use push_event_filters;
 
 /// Appends the `WHERE` of a delivery listing.
 macro_rules! push_delivery_filters {
-    ($qb:ident, $query:ident) => {
+    ($qb:ident, $query:ident, $newer_than:literal, $close:literal) => {
         $qb.push(" WHERE 1=1");
         if let Some(d) = &$query.destination {
             $qb.push(" AND destination = ").push_bind(d.clone());
@@ -107,9 +108,9 @@ macro_rules! push_delivery_filters {
                 .push_bind(event.as_uuid().as_bytes().to_vec());
         }
         if let Some(before) = $query.before {
-            $qb.push(" AND seq < (SELECT seq FROM deliveries WHERE id = ")
+            $qb.push($newer_than)
                 .push_bind(before.as_uuid().as_bytes().to_vec())
-                .push(")");
+                .push($close);
         }
     };
 }

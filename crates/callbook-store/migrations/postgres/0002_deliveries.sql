@@ -1,7 +1,6 @@
 -- The outbox: one row per (event, destination), written in the same transaction as the event.
 CREATE TABLE deliveries (
-    seq             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id              BYTEA  NOT NULL UNIQUE,
+    id              BYTEA  NOT NULL PRIMARY KEY, -- UUIDv7: listings page on it
     event_id        BYTEA  NOT NULL,
     destination     TEXT   NOT NULL,
     state           TEXT   NOT NULL,            -- 'pending' | 'succeeded' | 'dead'

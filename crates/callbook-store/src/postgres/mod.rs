@@ -159,8 +159,8 @@ impl Store for PostgresStore {
     async fn list_events(&self, query: &EventQuery) -> Result<EventPage, Error> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(rows::SELECT_SUMMARY);
-        crate::rows::push_event_filters!(qb, query);
-        qb.push(" ORDER BY seq DESC LIMIT ")
+        crate::rows::push_event_filters!(qb, query, " AND id < ", "");
+        qb.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(&self.pool).await?;
         let mut events = rows
@@ -295,8 +295,8 @@ impl Store for PostgresStore {
     async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<DeliveryPage, Error> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(crate::rows::SELECT_DELIVERY);
-        crate::rows::push_delivery_filters!(qb, query);
-        qb.push(" ORDER BY seq DESC LIMIT ")
+        crate::rows::push_delivery_filters!(qb, query, " AND id < ", "");
+        qb.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(&self.pool).await?;
         let mut deliveries = rows

@@ -260,7 +260,12 @@ impl Store for SqliteStore {
     async fn list_events(&self, query: &EventQuery) -> Result<EventPage, Error> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(rows::SELECT_SUMMARY);
-        crate::rows::push_event_filters!(qb, query);
+        crate::rows::push_event_filters!(
+            qb,
+            query,
+            " AND seq < (SELECT seq FROM events WHERE id = ",
+            ")"
+        );
         // One extra row tells whether another page exists.
         qb.push(" ORDER BY seq DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
@@ -390,7 +395,12 @@ impl Store for SqliteStore {
     async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<DeliveryPage, Error> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(rows::SELECT_DELIVERY);
-        crate::rows::push_delivery_filters!(qb, query);
+        crate::rows::push_delivery_filters!(
+            qb,
+            query,
+            " AND seq < (SELECT seq FROM deliveries WHERE id = ",
+            ")"
+        );
         qb.push(" ORDER BY seq DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(&self.readers).await?;
