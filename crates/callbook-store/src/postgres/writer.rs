@@ -1,6 +1,6 @@
 //! Group commit for PostgreSQL. A few writer tasks each take whatever inserts are queued and
-//! commit them as one multi-row `INSERT` in one transaction: one WAL flush and one round trip
-//! for a batch, instead of one per event. Several writers keep commits overlapping, so a batch
+//! commit them as one statement: one WAL flush and one round trip for a batch, instead of one
+//! per event. Several writers keep commits overlapping, so a batch
 //! forms while the previous one is being flushed.
 
 use super::rows;
@@ -67,20 +67,25 @@ async fn run(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_batch: usize
     }
 }
 
-const INSERT_EVENTS: &str = "INSERT INTO events (id, source, dedupe_time, dedupe_hash, \
-    provider, event_type, dedupe_key, received_at, occurred_at, headers, parse_status, \
-    parse_error, body) \
-    SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], \
-    $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], \
-    $13::bytea[]) \
-    ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING RETURNING id";
-
-const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (id, event_id, destination, state, \
-    attempts, next_attempt_at, created_at, updated_at) \
-    SELECT d.id, d.event_id, d.destination, 'pending', 0, d.at, d.at, d.at \
-    FROM UNNEST($1::bytea[], $2::bytea[], $3::text[], $4::bigint[]) \
-      AS d(id, event_id, destination, at) \
-    ON CONFLICT (event_id, destination) DO NOTHING";
+/// Columns go as arrays through `UNNEST`: the same statement text for every batch size, so it
+/// is prepared once per connection. The deliveries CTE inserts only for events `ins` returned
+/// (new ones), in the same statement, hence the same transaction.
+const INSERT_EVENTS: &str = "WITH ins AS ( \
+      INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, event_type, \
+        dedupe_key, received_at, occurred_at, headers, parse_status, parse_error, body) \
+      SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], \
+        $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], \
+        $12::text[], $13::bytea[]) \
+      ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING RETURNING id), \
+    dl AS ( \
+      INSERT INTO deliveries (id, event_id, destination, state, attempts, next_attempt_at, \
+        created_at, updated_at) \
+      SELECT d.id, d.event_id, d.destination, 'pending', 0, d.at, d.at, d.at \
+      FROM UNNEST($14::bytea[], $15::bytea[], $16::text[], $17::bigint[]) \
+        AS d(id, event_id, destination, at) \
+      WHERE d.event_id IN (SELECT id FROM ins) \
+      ON CONFLICT (event_id, destination) DO NOTHING) \
+    SELECT id FROM ins";
 
 /// The events of a batch, column by column, for `UNNEST`.
 #[derive(Default)]
@@ -130,128 +135,105 @@ impl EventColumns {
     }
 }
 
-/// One transaction: the events (`ON CONFLICT DO NOTHING RETURNING id`), a lookup of the
-/// originals of those that were not inserted, and the deliveries of the new ones.
+/// One statement, so one implicit transaction and one round trip: the events
+/// (`ON CONFLICT DO NOTHING RETURNING id`) and, in a data-modifying CTE, the deliveries of
+/// those that were inserted. Then, only if some were not, a lookup of their originals.
 async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome>, Error> {
-    // Dropped without commit on any error: rolled back, nothing half-written.
-    let mut tx = pool.begin().await?;
-    let conn = &mut *tx;
-    let outcomes = {
-        let hashes: Vec<[u8; 16]> = events.iter().map(|e| dedupe_hash(&e.dedupe_key)).collect();
-        // Arrays through UNNEST: the same statement text for every batch size, so it is
-        // prepared once per connection instead of once per size.
-        let n = events.len();
-        let mut cols = EventColumns::with_capacity(n);
-        for (e, hash) in events.iter().zip(&hashes) {
-            cols.push(e, hash);
+    let hashes: Vec<[u8; 16]> = events.iter().map(|e| dedupe_hash(&e.dedupe_key)).collect();
+    let mut cols = EventColumns::with_capacity(events.len());
+    for (e, hash) in events.iter().zip(&hashes) {
+        cols.push(e, hash);
+    }
+    let (mut d_ids, mut d_events, mut d_names, mut d_ats) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for e in events {
+        for destination in &e.destinations {
+            d_ids.push(DeliveryId::new().as_uuid().as_bytes().to_vec());
+            d_events.push(e.id.as_uuid().as_bytes().to_vec());
+            d_names.push(destination.clone());
+            d_ats.push(e.received_at.timestamp_millis());
         }
-        let inserted: HashSet<Vec<u8>> = sqlx::query(INSERT_EVENTS)
-            .bind(cols.id)
-            .bind(cols.source)
-            .bind(cols.dedupe_time)
-            .bind(cols.dedupe_hash)
-            .bind(cols.provider)
-            .bind(cols.event_type)
-            .bind(cols.dedupe_key)
-            .bind(cols.received_at)
-            .bind(cols.occurred_at)
-            .bind(cols.headers)
-            .bind(cols.parse_status)
-            .bind(cols.parse_error)
-            .bind(cols.body)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<Vec<u8>, _>("id"))
-            .collect::<Result<_, _>>()?;
+    }
+    let inserted: HashSet<Vec<u8>> = sqlx::query(INSERT_EVENTS)
+        .bind(cols.id)
+        .bind(cols.source)
+        .bind(cols.dedupe_time)
+        .bind(cols.dedupe_hash)
+        .bind(cols.provider)
+        .bind(cols.event_type)
+        .bind(cols.dedupe_key)
+        .bind(cols.received_at)
+        .bind(cols.occurred_at)
+        .bind(cols.headers)
+        .bind(cols.parse_status)
+        .bind(cols.parse_error)
+        .bind(cols.body)
+        .bind(d_ids)
+        .bind(d_events)
+        .bind(d_names)
+        .bind(d_ats)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<Vec<u8>, _>("id"))
+        .collect::<Result<_, _>>()?;
 
-        let mut outcomes: Vec<Option<InsertOutcome>> = events
-            .iter()
-            .map(|e| {
-                inserted
-                    .contains(e.id.as_uuid().as_bytes().as_slice())
-                    .then_some(InsertOutcome {
-                        id: e.id,
-                        duplicate: false,
-                    })
-            })
-            .collect();
-        if outcomes.iter().any(Option::is_none) {
-            // Duplicates: of events stored before (by any instance: this new statement sees
-            // what they committed), or of each other within the batch.
-            let mut select: QueryBuilder<'_, Postgres> = QueryBuilder::new(
-                "SELECT id, source, dedupe_time, dedupe_hash FROM events \
-                 WHERE (source, dedupe_time, dedupe_hash) IN (",
-            );
-            let mut sep = select.separated(", ");
-            for ((e, hash), o) in events.iter().zip(&hashes).zip(&outcomes) {
-                if o.is_none() {
-                    sep.push("(")
-                        .push_bind_unseparated(e.source.clone())
-                        .push_unseparated(", ")
-                        .push_bind_unseparated(dedupe_time(e))
-                        .push_unseparated(", ")
-                        .push_bind_unseparated(hash.to_vec())
-                        .push_unseparated(")");
-                }
-            }
-            select.push(")");
-            let mut stored: HashMap<(String, i64, Vec<u8>), EventId> = HashMap::new();
-            for row in select.build().fetch_all(&mut *conn).await? {
-                stored.insert(
-                    (
-                        row.try_get("source")?,
-                        row.try_get("dedupe_time")?,
-                        row.try_get("dedupe_hash")?,
-                    ),
-                    rows::event_id(&row)?,
-                );
-            }
-            for ((e, hash), o) in events.iter().zip(&hashes).zip(outcomes.iter_mut()) {
-                if o.is_none() {
-                    let id = stored
-                        .get(&(e.source.clone(), dedupe_time(e), hash.to_vec()))
-                        .ok_or_else(|| {
-                            Error::Corrupt(format!("event {} conflicted but is not stored", e.id))
-                        })?;
-                    *o = Some(InsertOutcome {
-                        id: *id,
-                        duplicate: true,
-                    });
-                }
-            }
+    let mut outcomes: Vec<Option<InsertOutcome>> = events
+        .iter()
+        .map(|e| {
+            inserted
+                .contains(e.id.as_uuid().as_bytes().as_slice())
+                .then_some(InsertOutcome {
+                    id: e.id,
+                    duplicate: false,
+                })
+        })
+        .collect();
+    if outcomes.iter().all(Option::is_some) {
+        return Ok(outcomes.into_iter().flatten().collect());
+    }
+    // Duplicates: of events stored before (by any instance: this later statement sees what
+    // they committed), or of each other within the batch.
+    let mut select: QueryBuilder<'_, Postgres> = QueryBuilder::new(
+        "SELECT id, source, dedupe_time, dedupe_hash FROM events \
+         WHERE (source, dedupe_time, dedupe_hash) IN (",
+    );
+    let mut sep = select.separated(", ");
+    for ((e, hash), o) in events.iter().zip(&hashes).zip(&outcomes) {
+        if o.is_none() {
+            sep.push("(")
+                .push_bind_unseparated(e.source.clone())
+                .push_unseparated(", ")
+                .push_bind_unseparated(dedupe_time(e))
+                .push_unseparated(", ")
+                .push_bind_unseparated(hash.to_vec())
+                .push_unseparated(")");
         }
-        let outcomes: Vec<InsertOutcome> = outcomes.into_iter().flatten().collect();
-
-        let deliveries: Vec<(&NewEvent, &String)> = events
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, o)| !o.duplicate)
-            .flat_map(|(e, _)| e.destinations.iter().map(move |d| (*e, d)))
-            .collect();
-        if !deliveries.is_empty() {
-            let (mut ids, mut event_ids, mut names, mut ats) = (
-                Vec::with_capacity(deliveries.len()),
-                Vec::with_capacity(deliveries.len()),
-                Vec::with_capacity(deliveries.len()),
-                Vec::with_capacity(deliveries.len()),
-            );
-            for (e, destination) in &deliveries {
-                ids.push(DeliveryId::new().as_uuid().as_bytes().to_vec());
-                event_ids.push(e.id.as_uuid().as_bytes().to_vec());
-                names.push((*destination).clone());
-                ats.push(e.received_at.timestamp_millis());
-            }
-            sqlx::query(INSERT_DELIVERIES)
-                .bind(ids)
-                .bind(event_ids)
-                .bind(names)
-                .bind(ats)
-                .execute(&mut *conn)
-                .await?;
+    }
+    select.push(")");
+    let mut stored: HashMap<(String, i64, Vec<u8>), EventId> = HashMap::new();
+    for row in select.build().fetch_all(pool).await? {
+        stored.insert(
+            (
+                row.try_get("source")?,
+                row.try_get("dedupe_time")?,
+                row.try_get("dedupe_hash")?,
+            ),
+            rows::event_id(&row)?,
+        );
+    }
+    for ((e, hash), o) in events.iter().zip(&hashes).zip(outcomes.iter_mut()) {
+        if o.is_none() {
+            let id = stored
+                .get(&(e.source.clone(), dedupe_time(e), hash.to_vec()))
+                .ok_or_else(|| {
+                    Error::Corrupt(format!("event {} conflicted but is not stored", e.id))
+                })?;
+            *o = Some(InsertOutcome {
+                id: *id,
+                duplicate: true,
+            });
         }
-        outcomes
-    };
-    tx.commit().await?;
-    Ok(outcomes)
+    }
+    Ok(outcomes.into_iter().flatten().collect())
 }
