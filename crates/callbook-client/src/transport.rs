@@ -51,6 +51,43 @@ impl Options {
     }
 }
 
+/// The builder settings both clients share (the builder has an `options: Options` field).
+macro_rules! common_settings {
+    () => {
+        /// Whole-request timeout (default 30 s).
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.options.timeout = timeout;
+            self
+        }
+
+        /// Connect timeout (default 10 s).
+        pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.options.connect_timeout = timeout;
+            self
+        }
+
+        /// The `User-Agent` header.
+        pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+            self.options.user_agent = agent.into();
+            self
+        }
+
+        /// Retry behaviour.
+        pub fn retry(mut self, policy: $crate::RetryPolicy) -> Self {
+            self.options.retry = policy;
+            self
+        }
+
+        /// A preconfigured `reqwest` client (proxies, custom roots). Timeouts and user agent
+        /// set on this builder are then ignored.
+        pub fn http_client(mut self, client: reqwest::Client) -> Self {
+            self.options.http = Some(client);
+            self
+        }
+    };
+}
+pub(crate) use common_settings;
+
 /// Which provider's conventions apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Provider {

@@ -40,6 +40,22 @@ pub(crate) fn dedupe_hash(key: &str) -> [u8; 16] {
     out
 }
 
+/// Trims a listing fetched with one extra row to `limit`; the cursor is the last kept item's ID
+/// when that extra row existed.
+pub(crate) fn split_page<T, Id>(
+    mut items: Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> Id,
+) -> (Vec<T>, Option<Id>) {
+    if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        let cursor = items.last().map(id);
+        (items, cursor)
+    } else {
+        (items, None)
+    }
+}
+
 /// A migrator over embedded SQL (no `sqlx` macros, so no database is needed at build time).
 pub(crate) fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator {
@@ -204,6 +220,52 @@ macro_rules! row_decoders {
                 latency_ms: u64::try_from(row.try_get::<i64, _>("latency_ms")?).unwrap_or(0),
                 error: row.try_get("error")?,
                 response_excerpt: row.try_get("response_excerpt")?,
+            })
+        }
+
+        pub(crate) fn claimed(
+            row: &$row,
+            destination: &str,
+        ) -> Result<$crate::Claimed, $crate::Error> {
+            Ok($crate::Claimed {
+                id: $crate::rows::uuid(&row.try_get::<Vec<u8>, _>("id")?)?.into(),
+                destination: destination.to_owned(),
+                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                event_id: $crate::rows::uuid(&row.try_get::<Vec<u8>, _>("event_id")?)?.into(),
+                source: row.try_get("source")?,
+                provider: row
+                    .try_get::<String, _>("provider")?
+                    .parse()
+                    .map_err(|e: $crate::UnknownProvider| $crate::Error::Corrupt(e.to_string()))?,
+                event_type: row.try_get("event_type")?,
+                body: row.try_get("body")?,
+            })
+        }
+
+        pub(crate) fn destination_state(
+            row: &$row,
+        ) -> Result<$crate::DestinationState, $crate::Error> {
+            Ok($crate::DestinationState {
+                name: row.try_get("name")?,
+                disabled_at: row
+                    .try_get::<Option<i64>, _>("disabled_at")?
+                    .and_then(chrono::DateTime::from_timestamp_millis),
+                reason: row.try_get("reason")?,
+            })
+        }
+
+        pub(crate) fn queue_stats(row: &$row) -> Result<$crate::QueueStats, $crate::Error> {
+            let n = |c: &str| -> Result<u64, $crate::Error> {
+                Ok(u64::try_from(row.try_get::<Option<i64>, _>(c)?.unwrap_or(0)).unwrap_or(0))
+            };
+            Ok($crate::QueueStats {
+                destination: row.try_get("destination")?,
+                pending: n("pending")?,
+                due: n("due")?,
+                oldest_due: row
+                    .try_get::<Option<i64>, _>("oldest_due")?
+                    .and_then(chrono::DateTime::from_timestamp_millis),
+                dead: n("dead")?,
             })
         }
     };

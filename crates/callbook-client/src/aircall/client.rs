@@ -2,11 +2,9 @@
 
 use crate::error::{Error, Result};
 use crate::rate_limit::RateLimit;
-use crate::retry::RetryPolicy;
 use crate::transport::{Auth, Options, Provider, Transport, sensitive};
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
-use std::time::Duration;
 
 /// Aircall's API root (version included).
 pub const BASE_URL: &str = "https://api.aircall.io/v1";
@@ -96,35 +94,7 @@ impl AircallBuilder {
         self
     }
 
-    /// Whole-request timeout (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = timeout;
-        self
-    }
-
-    /// Connect timeout (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.options.connect_timeout = timeout;
-        self
-    }
-
-    /// The `User-Agent` header.
-    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
-        self.options.user_agent = agent.into();
-        self
-    }
-
-    /// Retry behaviour.
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.options.retry = policy;
-        self
-    }
-
-    /// A preconfigured `reqwest` client. Timeouts and user agent set here are then ignored.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.options.http = Some(client);
-        self
-    }
+    crate::transport::common_settings!();
 
     /// Builds the client.
     pub fn build(self) -> Result<AircallClient> {

@@ -3,11 +3,9 @@
 use super::oauth::OAuthSession;
 use crate::error::{Error, Result};
 use crate::rate_limit::RateLimit;
-use crate::retry::RetryPolicy;
 use crate::transport::{Auth, Options, Provider, Transport};
 use secrecy::SecretString;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Calendly's API host.
 pub const BASE_URL: &str = "https://api.calendly.com";
@@ -101,36 +99,7 @@ impl CalendlyBuilder {
         self
     }
 
-    /// Whole-request timeout (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = timeout;
-        self
-    }
-
-    /// Connect timeout (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.options.connect_timeout = timeout;
-        self
-    }
-
-    /// The `User-Agent` header.
-    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
-        self.options.user_agent = agent.into();
-        self
-    }
-
-    /// Retry behaviour.
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.options.retry = policy;
-        self
-    }
-
-    /// A preconfigured `reqwest` client (proxies, custom roots). Timeouts and user agent set on
-    /// this builder are then ignored.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.options.http = Some(client);
-        self
-    }
+    crate::transport::common_settings!();
 
     /// Builds the client.
     pub fn build(self) -> Result<CalendlyClient> {

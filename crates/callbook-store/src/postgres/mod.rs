@@ -18,12 +18,11 @@ use crate::delivery::{
 use crate::model::{
     DEFAULT_PAGE, EventId, EventPage, EventQuery, InsertOutcome, MAX_PAGE, NewEvent, StoredEvent,
 };
-use crate::rows::uuid;
 use crate::store::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{ConnectOptions, Postgres, QueryBuilder, Row};
+use sqlx::{ConnectOptions, Postgres, QueryBuilder};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -165,16 +164,11 @@ impl Store for PostgresStore {
         qb.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(&self.pool).await?;
-        let mut events = rows
+        let events = rows
             .iter()
             .map(rows::summary)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if events.len() > limit as usize {
-            events.truncate(limit as usize);
-            events.last().map(|e| e.id)
-        } else {
-            None
-        };
+        let (events, next_cursor) = crate::rows::split_page(events, limit, |e| e.id);
         Ok(EventPage {
             events,
             next_cursor,
@@ -219,23 +213,7 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| {
-                let id: Vec<u8> = row.try_get("id")?;
-                let event: Vec<u8> = row.try_get("event_id")?;
-                Ok(Claimed {
-                    id: uuid(&id).map(DeliveryId::from)?,
-                    destination: destination.to_owned(),
-                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
-                    event_id: uuid(&event).map(EventId::from)?,
-                    source: row.try_get("source")?,
-                    provider: row
-                        .try_get::<String, _>("provider")?
-                        .parse()
-                        .map_err(|e: crate::UnknownProvider| Error::Corrupt(e.to_string()))?,
-                    event_type: row.try_get("event_type")?,
-                    body: row.try_get("body")?,
-                })
-            })
+            .map(|row| rows::claimed(row, destination))
             .collect()
     }
 
@@ -301,16 +279,11 @@ impl Store for PostgresStore {
         qb.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(&self.pool).await?;
-        let mut deliveries = rows
+        let deliveries = rows
             .iter()
             .map(rows::delivery)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if deliveries.len() > limit as usize {
-            deliveries.truncate(limit as usize);
-            deliveries.last().map(|d| d.id)
-        } else {
-            None
-        };
+        let (deliveries, next_cursor) = crate::rows::split_page(deliveries, limit, |d| d.id);
         Ok(DeliveryPage {
             deliveries,
             next_cursor,
@@ -449,15 +422,7 @@ impl Store for PostgresStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|row| {
-                Ok(DestinationState {
-                    name: row.try_get("name")?,
-                    disabled_at: row
-                        .try_get::<Option<i64>, _>("disabled_at")?
-                        .and_then(DateTime::from_timestamp_millis),
-                    reason: row.try_get("reason")?,
-                })
-            })
+            .map(rows::destination_state)
             .collect()
     }
 
@@ -475,20 +440,7 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|row| {
-            let n = |c: &str| -> Result<u64, Error> {
-                Ok(u64::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0))
-            };
-            Ok(QueueStats {
-                destination: row.try_get("destination")?,
-                pending: n("pending")?,
-                due: n("due")?,
-                oldest_due: row
-                    .try_get::<Option<i64>, _>("oldest_due")?
-                    .and_then(DateTime::from_timestamp_millis),
-                dead: n("dead")?,
-            })
-        })
+        .map(rows::queue_stats)
         .collect()
     }
 

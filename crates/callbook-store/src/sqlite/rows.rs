@@ -1,7 +1,6 @@
 //! Row decoding and the SELECTs that feed it.
 
 pub(super) use crate::rows::headers_json;
-pub(super) use crate::rows::uuid;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
