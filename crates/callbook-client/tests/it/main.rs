@@ -3,6 +3,7 @@
 
 mod aircall;
 mod calendly;
+mod families;
 mod oauth;
 mod prism;
 
