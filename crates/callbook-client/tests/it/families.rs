@@ -20,8 +20,7 @@ async fn expect(
     p: &str,
     query: &[(&str, &str)],
     body: Option<Value>,
-    status: u16,
-    answer: Value,
+    (status, answer): (u16, Value),
 ) {
     let mut mock = Mock::given(method(m))
         .and(path(p))
@@ -61,8 +60,7 @@ async fn calendly_families() {
         "/groups",
         &[("organization", ORG), ("count", "100")],
         None,
-        200,
-        page(json!([group])),
+        (200, page(json!([group]))),
     )
     .await;
     expect(
@@ -72,8 +70,7 @@ async fn calendly_families() {
         "/groups/G1",
         &[],
         None,
-        200,
-        json!({"resource": group}),
+        (200, json!({"resource": group})),
     )
     .await;
     expect(
@@ -83,8 +80,7 @@ async fn calendly_families() {
         "/group_relationships",
         &[("group", "https://api.calendly.com/groups/G1")],
         None,
-        200,
-        page(json!([relationship])),
+        (200, page(json!([relationship]))),
     )
     .await;
     expect(
@@ -94,8 +90,7 @@ async fn calendly_families() {
         "/contacts",
         &[("count", "100")],
         None,
-        200,
-        page(json!([contact])),
+        (200, page(json!([contact]))),
     )
     .await;
     expect(
@@ -105,8 +100,7 @@ async fn calendly_families() {
         "/contacts",
         &[],
         Some(json!({"name": "Grace Hopper", "organization": ORG})),
-        201,
-        json!({"resource": contact}),
+        (201, json!({"resource": contact})),
     )
     .await;
     expect(
@@ -116,8 +110,7 @@ async fn calendly_families() {
         "/contacts/CONTACT1",
         &[],
         Some(json!({"job_title": "Admiral"})),
-        200,
-        json!({"resource": contact}),
+        (200, json!({"resource": contact})),
     )
     .await;
     expect(
@@ -127,8 +120,7 @@ async fn calendly_families() {
         "/contacts/CONTACT1",
         &[],
         None,
-        204,
-        Value::Null,
+        (204, Value::Null),
     )
     .await;
     expect(
@@ -138,8 +130,7 @@ async fn calendly_families() {
         "/meeting_recaps",
         &[("status", "available")],
         None,
-        200,
-        page(json!([recap])),
+        (200, page(json!([recap]))),
     )
     .await;
     expect(
@@ -149,8 +140,7 @@ async fn calendly_families() {
         "/meeting_recaps/RECAP1",
         &[],
         None,
-        200,
-        json!({"resource": recap}),
+        (200, json!({"resource": recap})),
     )
     .await;
     expect(
@@ -160,8 +150,7 @@ async fn calendly_families() {
         "/sample_webhook_data",
         &[("event", "invitee.created"), ("scope", "organization")],
         None,
-        200,
-        fixture("doc_invitee_created_webhook.json"),
+        (200, fixture("doc_invitee_created_webhook.json")),
     )
     .await;
 
@@ -233,8 +222,7 @@ async fn aircall_families() {
         "/v1/company",
         &[],
         None,
-        200,
-        json!({"company": {"name": "Acme", "users_count": 3}}),
+        (200, json!({"company": {"name": "Acme", "users_count": 3}})),
     )
     .await;
     expect(
@@ -244,8 +232,7 @@ async fn aircall_families() {
         "/v1/users",
         &[("per_page", "50"), ("page", "1")],
         None,
-        200,
-        json!({"users": [user], "meta": meta}),
+        (200, json!({"users": [user], "meta": meta})),
     )
     .await;
     expect(
@@ -255,8 +242,7 @@ async fn aircall_families() {
         "/v1/users/1",
         &[],
         None,
-        200,
-        json!({"user": user}),
+        (200, json!({"user": user})),
     )
     .await;
     expect(
@@ -266,8 +252,7 @@ async fn aircall_families() {
         "/v1/users/1/availability",
         &[],
         None,
-        200,
-        json!({"availability": "available"}),
+        (200, json!({"availability": "available"})),
     )
     .await;
     expect(
@@ -277,8 +262,7 @@ async fn aircall_families() {
         "/v1/teams/2",
         &[],
         None,
-        200,
-        json!({"team": team}),
+        (200, json!({"team": team})),
     )
     .await;
     expect(
@@ -288,8 +272,7 @@ async fn aircall_families() {
         "/v1/numbers/3",
         &[],
         None,
-        200,
-        json!({"number": number}),
+        (200, json!({"number": number})),
     )
     .await;
     expect(
@@ -299,8 +282,7 @@ async fn aircall_families() {
         "/v1/tags",
         &[],
         None,
-        200,
-        json!({"tags": [tag], "meta": meta}),
+        (200, json!({"tags": [tag], "meta": meta})),
     )
     .await;
     expect(
@@ -310,8 +292,7 @@ async fn aircall_families() {
         "/v1/webhooks/a5321f51-8e05-482a-b2d2-a2596d6e547f",
         &[],
         None,
-        200,
-        hook.clone(),
+        (200, hook.clone()),
     )
     .await;
     expect(
@@ -321,8 +302,7 @@ async fn aircall_families() {
         "/v1/webhooks/a5321f51-8e05-482a-b2d2-a2596d6e547f",
         &[],
         Some(json!({"events": ["call.ended"]})),
-        200,
-        hook.clone(),
+        (200, hook.clone()),
     )
     .await;
     expect(
@@ -332,8 +312,7 @@ async fn aircall_families() {
         "/v1/webhooks/a5321f51-8e05-482a-b2d2-a2596d6e547f",
         &[],
         None,
-        204,
-        Value::Null,
+        (204, Value::Null),
     )
     .await;
     expect(
@@ -343,8 +322,7 @@ async fn aircall_families() {
         "/v1/contacts/5/phone_details",
         &[],
         Some(json!({"label": "Work", "value": "+19001112222"})),
-        201,
-        json!({"phone_detail": detail}),
+        (201, json!({"phone_detail": detail})),
     )
     .await;
     expect(
@@ -354,8 +332,7 @@ async fn aircall_families() {
         "/v1/contacts/5/email_details/9",
         &[],
         None,
-        204,
-        Value::Null,
+        (204, Value::Null),
     )
     .await;
     expect(
@@ -365,8 +342,7 @@ async fn aircall_families() {
         "/v1/numbers/3/messages/send",
         &[],
         Some(json!({"to": "+19001112222", "body": "Your meeting is confirmed"})),
-        201,
-        json!({}),
+        (201, json!({})),
     )
     .await;
     expect(
@@ -376,8 +352,7 @@ async fn aircall_families() {
         "/v1/calls/7/insight_cards",
         &[],
         Some(json!({"contents": [{"type": "title", "text": "Booked via Calendly"}]})),
-        201,
-        json!({}),
+        (201, json!({})),
     )
     .await;
 
