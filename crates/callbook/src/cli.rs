@@ -139,7 +139,7 @@ pub(crate) enum CalendlyCommand {
     Subscribe {
         #[command(flatten)]
         auth: CalendlyAuth,
-        /// Public HTTPS URL of the source, e.g. https://hooks.example.com/webhooks/calendly/calendly.
+        /// Public HTTPS URL of the source, e.g. `https://hooks.example.com/webhooks/calendly/calendly`.
         #[arg(long)]
         url: String,
         /// Events, comma separated.
@@ -219,7 +219,7 @@ pub(crate) enum WebhooksCommand {
     Create {
         #[command(flatten)]
         auth: AircallAuth,
-        /// Public HTTPS URL of the source, e.g. https://hooks.example.com/webhooks/aircall/aircall.
+        /// Public HTTPS URL of the source, e.g. `https://hooks.example.com/webhooks/aircall/aircall`.
         #[arg(long)]
         url: String,
         /// Events, comma separated.
