@@ -69,5 +69,40 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store
             .statement_timeout(options.statement_timeout);
         return Ok(Arc::new(PostgresStore::open(pg).await?));
     }
-    Err(Error::UnsupportedUrl(url.to_owned()))
+    Err(Error::UnsupportedUrl(redacted_url(url)))
+}
+
+/// The URL with its password replaced by `***`, for logs and error messages:
+/// `postgres://app:s3cret@db/callbook` becomes `postgres://app:***@db/callbook`.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The authority ends at the first `/`, `?` or `#`; credentials end at its last `@`.
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            redacted_url("postgres://app:s3cr@t@db.internal:5432/callbook?sslmode=require"),
+            "postgres://app:***@db.internal:5432/callbook?sslmode=require"
+        );
+        assert_eq!(redacted_url("postgres://app@db/cb"), "postgres://app@db/cb");
+        assert_eq!(redacted_url("sqlite://callbook.db"), "sqlite://callbook.db");
+        assert_eq!(redacted_url("not a url"), "not a url");
+    }
 }

@@ -59,7 +59,7 @@ pub(crate) async fn run(config_path: Option<PathBuf>) -> Result<ExitCode, Failur
         .map_err(|e| Failure::Runtime(e.into()))?;
     tracing::info!(
         listen = %local,
-        database = %config.database.url,
+        database = %callbook_store::redacted_url(&config.database.url),
         sources = ?server.source_names(),
         admin = config.admin.token.is_some(),
         "callbook is listening"
