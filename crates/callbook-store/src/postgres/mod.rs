@@ -12,8 +12,8 @@ mod writer;
 
 use crate::Error;
 use crate::delivery::{
-    AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DeliveryState,
-    DestinationState, Outcome, PurgeReport, QueueStats, Replay,
+    AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationState,
+    Outcome, PurgeReport, QueueStats, Replay,
 };
 use crate::model::{
     DEFAULT_PAGE, EventId, EventPage, EventQuery, InsertOutcome, MAX_PAGE, NewEvent, StoredEvent,
@@ -90,7 +90,7 @@ fn migrator() -> sqlx::migrate::Migrator {
 #[derive(Debug)]
 pub struct PostgresStore {
     pool: PgPool,
-    inserts: std::sync::Mutex<Option<tokio::sync::mpsc::Sender<writer::Job>>>,
+    writer: std::sync::Mutex<Option<tokio::sync::mpsc::Sender<writer::Job>>>,
 }
 
 /// Writer tasks committing insert batches side by side. One measured best (bench/postgres.sh):
@@ -119,11 +119,20 @@ impl PostgresStore {
             .await?;
         migrator().run(&pool).await?;
         let writers = WRITERS.min(options.max_connections.max(1) as usize);
-        let inserts = writer::spawn(pool.clone(), writers, MAX_BATCH);
+        let writer = writer::spawn(pool.clone(), writers, MAX_BATCH);
         Ok(Self {
             pool,
-            inserts: std::sync::Mutex::new(Some(inserts)),
+            writer: std::sync::Mutex::new(Some(writer)),
         })
+    }
+
+    /// The writer queue, unless the store is closed.
+    fn queue(&self) -> Result<tokio::sync::mpsc::Sender<writer::Job>, Error> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(Error::Closed)
     }
 
     /// The connection pool (for tests and tools).
@@ -135,15 +144,9 @@ impl PostgresStore {
 #[async_trait]
 impl Store for PostgresStore {
     async fn insert_event(&self, event: NewEvent) -> Result<InsertOutcome, Error> {
-        let queue = self
-            .inserts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .ok_or(Error::Closed)?;
         let (reply, rx) = tokio::sync::oneshot::channel();
-        queue
-            .send(writer::Job { event, reply })
+        self.queue()?
+            .send(writer::Job::Insert { event, reply })
             .await
             .map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
@@ -223,41 +226,18 @@ impl Store for PostgresStore {
         attempt: AttemptRecord,
         outcome: Outcome,
     ) -> Result<(), Error> {
-        let id = delivery.as_uuid().into_bytes();
-        let now = Utc::now().timestamp_millis();
-        let (state, next) = match outcome {
-            Outcome::Succeeded => (DeliveryState::Succeeded, now),
-            Outcome::Retry(at) => (DeliveryState::Pending, at.timestamp_millis()),
-            Outcome::Dead => (DeliveryState::Dead, now),
-        };
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO attempts (delivery_id, attempted_at, status_code, latency_ms, error, \
-             response_excerpt) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id.as_slice())
-        .bind(attempt.attempted_at.timestamp_millis())
-        .bind(attempt.status_code.map(i64::from))
-        .bind(i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX))
-        .bind(attempt.error.as_deref())
-        .bind(attempt.response_excerpt.as_deref())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE deliveries SET state = $1, next_attempt_at = $2, attempts = attempts + 1, \
-             last_status = $3, last_error = $4, lease_owner = NULL, lease_until = NULL, \
-             updated_at = $5 WHERE id = $6",
-        )
-        .bind(state.as_str())
-        .bind(next)
-        .bind(attempt.status_code.map(i64::from))
-        .bind(attempt.error.as_deref())
-        .bind(now)
-        .bind(id.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        // Through the writer: concurrent completions commit together, like inserts.
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.queue()?
+            .send(writer::Job::Complete {
+                delivery,
+                attempt,
+                outcome,
+                reply,
+            })
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
     }
 
     async fn postpone(&self, delivery: DeliveryId, at: DateTime<Utc>) -> Result<(), Error> {
@@ -479,10 +459,7 @@ impl Store for PostgresStore {
 
     async fn close(&self) {
         // Writers finish what is queued, then stop when the queue closes.
-        self.inserts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
         self.pool.close().await;
     }
 }

@@ -5,7 +5,7 @@
 
 use super::rows;
 use crate::Error;
-use crate::delivery::DeliveryId;
+use crate::delivery::{AttemptRecord, DeliveryId, DeliveryState, Outcome};
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
 use crate::rows::{dedupe_hash, dedupe_time, headers_json};
 use sqlx::postgres::PgPool;
@@ -14,9 +14,30 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-pub(super) struct Job {
-    pub(super) event: NewEvent,
-    pub(super) reply: oneshot::Sender<Result<InsertOutcome, Error>>,
+pub(super) enum Job {
+    Insert {
+        event: NewEvent,
+        reply: oneshot::Sender<Result<InsertOutcome, Error>>,
+    },
+    Complete {
+        delivery: DeliveryId,
+        attempt: AttemptRecord,
+        outcome: Outcome,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+}
+
+/// One error per waiting caller (errors are not `Clone`).
+fn fan_out(e: &Error) -> impl Fn() -> Error + '_ {
+    let closed = matches!(e, Error::Closed);
+    let message = e.to_string();
+    move || {
+        if closed {
+            Error::Closed
+        } else {
+            Error::Database(sqlx::Error::Protocol(message.clone()))
+        }
+    }
 }
 
 /// Starts `writers` tasks draining one queue in batches of at most `max_batch`.
@@ -43,29 +64,114 @@ async fn run(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_batch: usize
                 }
             }
         }
-        let events: Vec<&NewEvent> = jobs.iter().map(|j| &j.event).collect();
-        match commit(&pool, &events).await {
-            Ok(outcomes) => {
-                for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
+        let mut inserts = Vec::new();
+        let mut completions = Vec::new();
+        for job in jobs {
+            match job {
+                Job::Insert { event, reply } => inserts.push((event, reply)),
+                Job::Complete {
+                    delivery,
+                    attempt,
+                    outcome,
+                    reply,
+                } => completions.push(((delivery, attempt, outcome), reply)),
+            }
+        }
+        if !inserts.is_empty() {
+            let events: Vec<&NewEvent> = inserts.iter().map(|(e, _)| e).collect();
+            match commit(&pool, &events).await {
+                Ok(outcomes) => {
+                    for ((_, reply), outcome) in inserts.into_iter().zip(outcomes) {
+                        let _ = reply.send(Ok(outcome));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, events = inserts.len(), "insert batch not committed");
+                    let err = fan_out(&e);
+                    for (_, reply) in inserts {
+                        let _ = reply.send(Err(err()));
+                    }
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, events = jobs.len(), "insert batch not committed");
-                let closed = matches!(e, Error::Closed);
-                let message = e.to_string();
-                for job in jobs {
-                    let err = if closed {
-                        Error::Closed
-                    } else {
-                        Error::Database(sqlx::Error::Protocol(message.clone()))
-                    };
-                    let _ = job.reply.send(Err(err));
-                }
+        }
+        if !completions.is_empty() {
+            let done: Vec<_> = completions.iter().map(|(c, _)| c).collect();
+            let result = complete(&pool, &done).await;
+            if let Err(e) = &result {
+                tracing::error!(error = %e, deliveries = done.len(), "completion batch not committed");
+            }
+            let err = result.as_ref().err().map(fan_out);
+            for (_, reply) in completions {
+                let _ = reply.send(match &err {
+                    None => Ok(()),
+                    Some(err) => Err(err()),
+                });
             }
         }
     }
 }
+
+/// Records attempts and moves their deliveries on, for a whole batch, in one statement.
+async fn complete(
+    pool: &PgPool,
+    done: &[&(DeliveryId, AttemptRecord, Outcome)],
+) -> Result<(), Error> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let n = done.len();
+    let (mut ids, mut states, mut nexts, mut statuses, mut errors) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut attempted, mut latencies, mut excerpts) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (delivery, attempt, outcome) in done {
+        let (state, next) = match outcome {
+            Outcome::Succeeded => (DeliveryState::Succeeded, now),
+            Outcome::Retry(at) => (DeliveryState::Pending, at.timestamp_millis()),
+            Outcome::Dead => (DeliveryState::Dead, now),
+        };
+        ids.push(delivery.as_uuid().as_bytes().to_vec());
+        states.push(state.as_str().to_owned());
+        nexts.push(next);
+        statuses.push(attempt.status_code.map(i64::from));
+        errors.push(attempt.error.clone());
+        attempted.push(attempt.attempted_at.timestamp_millis());
+        latencies.push(i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX));
+        excerpts.push(attempt.response_excerpt.clone());
+    }
+    sqlx::query(COMPLETE)
+        .bind(ids)
+        .bind(states)
+        .bind(nexts)
+        .bind(statuses)
+        .bind(errors)
+        .bind(attempted)
+        .bind(latencies)
+        .bind(excerpts)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+const COMPLETE: &str = "WITH v AS ( \
+      SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], \
+        $6::bigint[], $7::bigint[], $8::text[]) \
+        AS v(id, state, next_at, status, error, attempted_at, latency_ms, excerpt)), \
+    a AS ( \
+      INSERT INTO attempts (delivery_id, attempted_at, status_code, latency_ms, error, \
+        response_excerpt) \
+      SELECT id, attempted_at, status, latency_ms, error, excerpt FROM v) \
+    UPDATE deliveries d SET state = v.state, next_attempt_at = v.next_at, \
+      attempts = d.attempts + 1, last_status = v.status, last_error = v.error, \
+      lease_owner = NULL, lease_until = NULL, updated_at = $9 \
+    FROM v WHERE d.id = v.id";
 
 /// Columns go as arrays through `UNNEST`: the same statement text for every batch size, so it
 /// is prepared once per connection. The deliveries CTE inserts only for events `ins` returned
