@@ -79,7 +79,7 @@ async fn run(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_batch: usize
         }
         if !inserts.is_empty() {
             let events: Vec<&NewEvent> = inserts.iter().map(|(e, _)| e).collect();
-            match commit(&pool, &events).await {
+            match retrying(|| commit(&pool, &events)).await {
                 Ok(outcomes) => {
                     for ((_, reply), outcome) in inserts.into_iter().zip(outcomes) {
                         let _ = reply.send(Ok(outcome));
@@ -96,7 +96,7 @@ async fn run(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_batch: usize
         }
         if !completions.is_empty() {
             let done: Vec<_> = completions.iter().map(|(c, _)| c).collect();
-            let result = complete(&pool, &done).await;
+            let result = retrying(|| complete(&pool, &done)).await;
             if let Err(e) = &result {
                 tracing::error!(error = %e, deliveries = done.len(), "completion batch not committed");
             }
@@ -111,11 +111,35 @@ async fn run(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_batch: usize
     }
 }
 
+/// Runs a batch again when PostgreSQL picked it as a deadlock victim or could not serialize it:
+/// the statement was rolled back as a whole, so running it again is safe.
+async fn retrying<T, F, Fut>(mut batch: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let mut tries = 0;
+    loop {
+        match batch().await {
+            Err(Error::Database(sqlx::Error::Database(e)))
+                if tries < 3 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
+            {
+                tries += 1;
+                tracing::debug!(error = %e, tries, "batch rolled back by the database; again");
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Records attempts and moves their deliveries on, for a whole batch, in one statement.
 async fn complete(
     pool: &PgPool,
     done: &[&(DeliveryId, AttemptRecord, Outcome)],
 ) -> Result<(), Error> {
+    // In key order, like inserts: no lock cycle with another batch touching the same rows.
+    let mut done = done.to_vec();
+    done.sort_by_key(|d| d.0.as_uuid());
     let now = chrono::Utc::now().timestamp_millis();
     let n = done.len();
     let (mut ids, mut states, mut nexts, mut statuses, mut errors) = (
@@ -130,7 +154,7 @@ async fn complete(
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    for (delivery, attempt, outcome) in done {
+    for (delivery, attempt, outcome) in &done {
         let (state, next) = match outcome {
             Outcome::Succeeded => (DeliveryState::Succeeded, now),
             Outcome::Retry(at) => (DeliveryState::Pending, at.timestamp_millis()),
@@ -246,9 +270,16 @@ impl EventColumns {
 /// those that were inserted. Then, only if some were not, a lookup of their originals.
 async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome>, Error> {
     let hashes: Vec<[u8; 16]> = events.iter().map(|e| dedupe_hash(&e.dedupe_key)).collect();
+    // Rows go in unique-key order: concurrent batches (other writers, other instances) that
+    // share keys then wait on each other in one order, never in a cycle (a deadlock).
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by(|&a, &b| {
+        (&events[a].source, dedupe_time(events[a]), &hashes[a])
+            .cmp(&(&events[b].source, dedupe_time(events[b]), &hashes[b]))
+    });
     let mut cols = EventColumns::with_capacity(events.len());
-    for (e, hash) in events.iter().zip(&hashes) {
-        cols.push(e, hash);
+    for &i in &order {
+        cols.push(events[i], &hashes[i]);
     }
     let (mut d_ids, mut d_events, mut d_names, mut d_ats) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
