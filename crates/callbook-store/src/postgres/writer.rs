@@ -274,8 +274,11 @@ async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome
     // share keys then wait on each other in one order, never in a cycle (a deadlock).
     let mut order: Vec<usize> = (0..events.len()).collect();
     order.sort_by(|&a, &b| {
-        (&events[a].source, dedupe_time(events[a]), &hashes[a])
-            .cmp(&(&events[b].source, dedupe_time(events[b]), &hashes[b]))
+        (&events[a].source, dedupe_time(events[a]), &hashes[a]).cmp(&(
+            &events[b].source,
+            dedupe_time(events[b]),
+            &hashes[b],
+        ))
     });
     let mut cols = EventColumns::with_capacity(events.len());
     for &i in &order {
