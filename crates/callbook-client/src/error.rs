@@ -147,6 +147,19 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     })
 }
 
+/// Like [`decode`], for bodies that carry credentials (OAuth tokens, Aircall webhook tokens):
+/// the error keeps the path but neither the body nor serde's message, which can quote a value.
+pub(crate) fn decode_secret<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    decode(body).map_err(|e| match e {
+        Error::Decode { path, .. } => Error::Decode {
+            path,
+            message: "unexpected shape (details withheld: the body carries credentials)".into(),
+            excerpt: "[withheld]".into(),
+        },
+        other => other,
+    })
+}
+
 pub(crate) fn excerpt(body: &[u8]) -> String {
     const MAX: usize = 200;
     let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);

@@ -1,7 +1,7 @@
 //! The request loop both clients share: auth header, retries, rate limits, error mapping.
 
 use crate::calendly::OAuthSession;
-use crate::error::{Error, Result, decode, excerpt};
+use crate::error::{Error, Result, decode, decode_secret, excerpt};
 use crate::rate_limit::{RateLimit, retry_after};
 use crate::retry::RetryPolicy;
 use bytes::Bytes;
@@ -216,6 +216,13 @@ impl Transport {
     pub(crate) async fn json<T: DeserializeOwned>(&self, req: Req) -> Result<T> {
         let body = self.send(req).await?;
         decode(&body)
+    }
+
+    /// Sends and decodes a 2xx JSON body that carries credentials: a decode error shows no
+    /// part of it.
+    pub(crate) async fn json_secret<T: DeserializeOwned>(&self, req: Req) -> Result<T> {
+        let body = self.send(req).await?;
+        decode_secret(&body)
     }
 
     /// Sends, expecting a 2xx whose body is ignored (204 deletes).

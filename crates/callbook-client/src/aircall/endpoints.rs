@@ -323,7 +323,7 @@ impl AircallClient {
     pub async fn webhook(&self, webhook_id: &str) -> Result<WebhookRegistration> {
         let r: WebhookResponse = self
             .transport
-            .json(Req::get(format!("/webhooks/{}", path_segment(webhook_id)?)))
+            .json_secret(Req::get(format!("/webhooks/{}", path_segment(webhook_id)?)))
             .await?;
         Ok(r.webhook)
     }
@@ -337,9 +337,8 @@ impl AircallClient {
                 "name the events: Aircall subscribes an empty list to all of them".into(),
             ));
         }
-        let r: WebhookResponse = self
-            .send_json(Method::POST, "/webhooks".into(), body)
-            .await?;
+        let req = Req::new(Method::POST, "/webhooks").json(body)?;
+        let r: WebhookResponse = self.transport.json_secret(req).await?;
         Ok(r.webhook)
     }
 
@@ -350,7 +349,8 @@ impl AircallClient {
         body: &UpdateWebhook,
     ) -> Result<WebhookRegistration> {
         let path = format!("/webhooks/{}", path_segment(webhook_id)?);
-        let r: WebhookResponse = self.send_json(Method::PUT, path, body).await?;
+        let req = Req::new(Method::PUT, path).json(body)?;
+        let r: WebhookResponse = self.transport.json_secret(req).await?;
         Ok(r.webhook)
     }
 

@@ -19,14 +19,17 @@ pub const RESULT_CAP: u64 = 10_000;
 pub trait ListPage: DeserializeOwned + Send + 'static {
     /// The item type.
     type Item: Send + 'static;
+    /// Whether items carry credentials (webhook tokens): decode errors then show no body.
+    const CARRIES_SECRETS: bool = false;
     /// Splits the page.
     fn into_parts(self) -> (Vec<Self::Item>, Meta);
 }
 
 macro_rules! list_page {
-    ($($list:ty => $field:ident : $item:ty),* $(,)?) => {$(
+    ($($list:ty => $field:ident : $item:ty $(, secret $secret:literal)?);* $(;)?) => {$(
         impl ListPage for $list {
             type Item = $item;
+            $(const CARRIES_SECRETS: bool = $secret;)?
             fn into_parts(self) -> (Vec<$item>, Meta) {
                 (self.$field, self.meta)
             }
@@ -36,14 +39,14 @@ macro_rules! list_page {
 
 use callbook_models::aircall as a;
 list_page!(
-    CallList => calls: Call,
-    UserList => users: a::User,
-    AvailabilityList => users: a::Availability,
-    TeamList => teams: a::Team,
-    NumberList => numbers: a::Number,
-    ContactList => contacts: a::Contact,
-    TagList => tags: a::Tag,
-    WebhookList => webhooks: a::WebhookRegistration,
+    CallList => calls: Call;
+    UserList => users: a::User;
+    AvailabilityList => users: a::Availability;
+    TeamList => teams: a::Team;
+    NumberList => numbers: a::Number;
+    ContactList => contacts: a::Contact;
+    TagList => tags: a::Tag;
+    WebhookList => webhooks: a::WebhookRegistration, secret true;
 );
 
 /// An Aircall list request: one numbered page, or every item as a stream.
@@ -92,9 +95,12 @@ impl<L: ListPage> ResultPages<L> {
         let mut query = self.query.clone();
         query.push(("page", page.max(1).to_string()));
         query.push(("per_page", self.per_page.to_string()));
-        self.transport
-            .json(Req::get(self.path.clone()).query(query))
-            .await
+        let req = Req::get(self.path.clone()).query(query);
+        if L::CARRIES_SECRETS {
+            self.transport.json_secret(req).await
+        } else {
+            self.transport.json(req).await
+        }
     }
 
     /// Every item, page after page. A query matching more than 10,000 results yields an error

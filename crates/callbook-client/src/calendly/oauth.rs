@@ -6,7 +6,7 @@
 //! the lock, whether another task already refreshed, so concurrent requests trigger exactly one
 //! refresh. Each new pair is handed to the [`TokenStore`] before it is used.
 
-use crate::error::{Error, Result, decode, excerpt};
+use crate::error::{Error, Result, decode_secret, excerpt};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -298,7 +298,7 @@ impl OAuthClient {
             form.push(("client_id", &self.client_id));
         }
         let body = self.post_form("/oauth/token", &form).await?;
-        decode::<OAuthToken>(&body).map(TokenSet::from_response)
+        decode_secret::<OAuthToken>(&body).map(TokenSet::from_response)
     }
 
     async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Result<bytes::Bytes> {

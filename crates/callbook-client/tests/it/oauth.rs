@@ -223,3 +223,28 @@ async fn exchanging_a_code_sends_the_pkce_verifier() {
     let received = &server.received_requests().await.unwrap()[0];
     assert!(!received.headers.contains_key("authorization"));
 }
+
+#[tokio::test]
+async fn a_token_response_that_does_not_decode_shows_no_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        // `expires_in` of the wrong type: decoding fails after the tokens were read.
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "access_token": "access-SECRET",
+            "refresh_token": "refresh-SECRET", "expires_in": "soon"
+        })))
+        .mount(&server)
+        .await;
+    let oauth = OAuthClient::new("app", "http://localhost/cb").with_auth_base(server.uri());
+    let err = oauth
+        .refresh(&secrecy::SecretString::from("refresh-0".to_owned()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Decode { ref path, .. } if path == "expires_in"),
+        "{err:?}"
+    );
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("SECRET"), "{shown}");
+}

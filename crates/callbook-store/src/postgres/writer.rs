@@ -236,13 +236,6 @@ struct EventColumns {
 }
 
 impl EventColumns {
-    fn with_capacity(n: usize) -> Self {
-        let mut c = Self::default();
-        c.id.reserve(n);
-        c.body.reserve(n);
-        c
-    }
-
     fn push(&mut self, e: &NewEvent, hash: &[u8; 16]) {
         let (status, error) = match &e.parse_status {
             ParseStatus::Parsed => ("parsed", None),
@@ -280,7 +273,7 @@ async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome
             &hashes[b],
         ))
     });
-    let mut cols = EventColumns::with_capacity(events.len());
+    let mut cols = EventColumns::default();
     for &i in &order {
         cols.push(events[i], &hashes[i]);
     }
