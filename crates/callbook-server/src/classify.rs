@@ -33,9 +33,19 @@ fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
+/// Parses JSON from bytes. Validating the UTF-8 of the whole body once (vectorised) is
+/// cheaper than serde_json checking each string as it goes; a body that is not UTF-8 takes
+/// the byte path, which reports where the JSON breaks.
+fn from_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    }
+}
+
 /// Classifies a Calendly delivery.
 pub fn calendly(body: &[u8]) -> Classified {
-    match serde_json::from_slice::<calendly::Webhook>(body) {
+    match from_json::<calendly::Webhook>(body) {
         Ok(w) => {
             let event = w.event();
             let dedupe_key = match w.payload.resource_uri() {
@@ -80,7 +90,7 @@ pub fn calendly(body: &[u8]) -> Classified {
 
 /// Classifies an Aircall delivery.
 pub fn aircall(body: &[u8]) -> Classified {
-    match serde_json::from_slice::<aircall::Webhook>(body) {
+    match from_json::<aircall::Webhook>(body) {
         Ok(w) => {
             let dedupe_key = match w.data.id() {
                 Some(id) => format!("aircall:{}:{id}:{}", w.event, w.timestamp),

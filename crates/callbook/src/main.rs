@@ -14,6 +14,11 @@ mod verify;
 use clap::Parser;
 use std::process::ExitCode;
 
+// A server allocates and frees many short-lived buffers per request (bodies, rows, JSON);
+// mimalloc does that with less CPU than the system allocator and keeps RSS low.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for usage and configuration errors.
 const EXIT_CONFIG: u8 = 2;
 
