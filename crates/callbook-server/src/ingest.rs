@@ -142,7 +142,7 @@ async fn ingest(
     event.destinations = state
         .engine
         .route(&source.name, event.event_type.as_deref());
-    let forwards = !event.destinations.is_empty();
+    let handoffs = (!event.destinations.is_empty()).then(|| state.engine.pre_claim(&mut event));
 
     let outcome = state.store.insert_event(event).await.map_err(|e| {
         tracing::error!(error = %e, "event not stored");
@@ -152,8 +152,8 @@ async fn ingest(
             "the event could not be stored; retry later",
         )
     })?;
-    if forwards && !outcome.duplicate {
-        state.engine.wake.notify_one();
+    if let Some(handoffs) = handoffs.filter(|_| !outcome.duplicate) {
+        handoffs.start();
     }
     if outcome.duplicate {
         source.metrics.duplicates.inc();

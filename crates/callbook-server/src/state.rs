@@ -119,6 +119,7 @@ impl AppState {
                 )),
                 disabled: AtomicBool::new(false),
                 url: Some(d.url.clone()),
+                backlog: Default::default(),
             }));
             delivery_metrics.insert(d.name.clone(), metrics.destination(&d.name));
         }

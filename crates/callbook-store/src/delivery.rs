@@ -42,6 +42,41 @@ impl DeliveryState {
     }
 }
 
+/// Deliveries that an insert writes already claimed, for a caller that attempts them itself
+/// as soon as the insert returns: no claim round trip, no wait for a dispatcher. They are
+/// durable with the event like any other delivery; should the caller die before completing
+/// them, the lease expires and any worker claims them as usual. Nothing is written for a
+/// duplicate event, so the caller attempts them only when the insert says the event is new.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PreClaim {
+    /// The lease owner (the same name the caller claims with).
+    pub owner: String,
+    /// When the lease expires.
+    pub until: DateTime<Utc>,
+    /// Destination and delivery ID of each pre-claimed delivery.
+    pub deliveries: Vec<(String, DeliveryId)>,
+}
+
+impl PreClaim {
+    /// An empty pre-claim for `owner`, leased until `until`.
+    pub fn new(owner: impl Into<String>, until: DateTime<Utc>) -> Self {
+        Self {
+            owner: owner.into(),
+            until,
+            deliveries: Vec::new(),
+        }
+    }
+
+    /// Pre-claims the delivery to `destination` (which must also be among the event's
+    /// destinations) and returns the ID it will have.
+    pub fn add(&mut self, destination: impl Into<String>) -> DeliveryId {
+        let id = DeliveryId::new();
+        self.deliveries.push((destination.into(), id));
+        id
+    }
+}
+
 /// A claimed delivery, with what is needed to attempt it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -62,6 +97,23 @@ pub struct Claimed {
     pub event_type: Option<String>,
     /// The event's body, exactly as received.
     pub body: Vec<u8>,
+}
+
+impl Claimed {
+    /// The delivery `id` to `destination` that `event` pre-claims (see [`PreClaim`]), to
+    /// attempt once the insert reports the event new.
+    pub fn pre_claimed(event: &crate::NewEvent, id: DeliveryId, destination: &str) -> Self {
+        Self {
+            id,
+            destination: destination.to_owned(),
+            attempts: 0,
+            event_id: event.id,
+            source: event.source.clone(),
+            provider: event.provider,
+            event_type: event.event_type.clone(),
+            body: event.body.clone(),
+        }
+    }
 }
 
 /// What one attempt did.

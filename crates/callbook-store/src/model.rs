@@ -1,5 +1,6 @@
 //! What the store holds.
 
+use crate::delivery::{DeliveryId, PreClaim};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -144,6 +145,9 @@ pub struct NewEvent {
     /// Destinations to deliver it to: their deliveries are written in the same transaction
     /// (only when the event is new, not for a duplicate).
     pub destinations: Vec<String>,
+    /// Deliveries (among `destinations`) written already claimed by the caller, who attempts
+    /// them right after the insert instead of claiming them; see [`PreClaim`].
+    pub pre_claim: Option<PreClaim>,
 }
 
 impl NewEvent {
@@ -166,8 +170,36 @@ impl NewEvent {
             headers: Vec::new(),
             parse_status: ParseStatus::Parsed,
             destinations: Vec::new(),
+            pre_claim: None,
         }
     }
+
+    /// The delivery rows this event writes when it is new: one per destination, with the
+    /// pre-claimed ID and lease where there is one.
+    pub(crate) fn delivery_rows(&self) -> impl Iterator<Item = DeliveryRow<'_>> {
+        self.destinations.iter().map(move |destination| {
+            let claimed = self.pre_claim.as_ref().and_then(|c| {
+                c.deliveries
+                    .iter()
+                    .find(|(d, _)| d == destination)
+                    .map(|(_, id)| (c, *id))
+            });
+            DeliveryRow {
+                id: claimed.map_or_else(DeliveryId::new, |(_, id)| id),
+                destination,
+                lease_owner: claimed.map(|(c, _)| c.owner.as_str()),
+                lease_until: claimed.map(|(c, _)| c.until.timestamp_millis()),
+            }
+        })
+    }
+}
+
+/// A delivery row as an insert writes it.
+pub(crate) struct DeliveryRow<'a> {
+    pub(crate) id: DeliveryId,
+    pub(crate) destination: &'a str,
+    pub(crate) lease_owner: Option<&'a str>,
+    pub(crate) lease_until: Option<i64>,
 }
 
 /// The result of an insert.

@@ -2,7 +2,7 @@
 
 use crate::delivery::EventHandler;
 use callbook_signature::standard;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -132,6 +132,49 @@ impl Breaker {
     }
 }
 
+/// Whether deliveries of a destination may be waiting in the store unclaimed. While none
+/// are, new events go straight from ingestion to an attempt (pre-claimed); once one had to
+/// wait, new events queue behind it until a claim comes back short.
+///
+/// Two counters rather than a flag: a claim that started before a delivery was left waiting
+/// cannot clear the mark that delivery made.
+#[derive(Debug)]
+pub(crate) struct Backlog {
+    marked: AtomicU64,
+    cleared: AtomicU64,
+}
+
+impl Default for Backlog {
+    /// Marked: rows from before a restart may be waiting until the first claim says not.
+    fn default() -> Self {
+        Self {
+            marked: AtomicU64::new(1),
+            cleared: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Backlog {
+    /// A delivery was stored for the dispatcher to claim.
+    pub(crate) fn mark(&self) {
+        self.marked.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Read before a claim; pass to [`Backlog::clear`] if the claim comes back short.
+    pub(crate) fn generation(&self) -> u64 {
+        self.marked.load(Ordering::SeqCst)
+    }
+
+    /// Nothing marked up to `generation` is left unclaimed.
+    pub(crate) fn clear(&self, generation: u64) {
+        self.cleared.fetch_max(generation, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.cleared.load(Ordering::SeqCst) >= self.marked.load(Ordering::SeqCst)
+    }
+}
+
 pub(crate) struct Destination {
     pub(crate) name: Arc<str>,
     pub(crate) target: Target,
@@ -141,6 +184,7 @@ pub(crate) struct Destination {
     pub(crate) breaker: Mutex<Breaker>,
     pub(crate) disabled: AtomicBool,
     pub(crate) url: Option<String>,
+    pub(crate) backlog: Backlog,
 }
 
 impl Destination {
@@ -182,6 +226,21 @@ mod tests {
         assert!(!f.matches("other", Some("invitee.created")));
         assert!(!f.matches("cal", Some("call.created")));
         assert!(!f.matches("cal", None));
+    }
+
+    #[test]
+    fn a_backlog_is_cleared_only_by_a_claim_that_saw_every_mark() {
+        let b = Backlog::default();
+        assert!(!b.is_empty(), "unknown after a start");
+        let generation = b.generation();
+        b.clear(generation);
+        assert!(b.is_empty());
+        let before = b.generation();
+        b.mark(); // stored while a claim that read `before` was running
+        b.clear(before);
+        assert!(!b.is_empty());
+        b.clear(b.generation());
+        assert!(b.is_empty());
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub(crate) use destination::{Breaker, BreakerState, Destination, Filter, Target}
 use crate::config::{Config, DeliveryConfig};
 use crate::metrics::DeliveryMetrics;
 use async_trait::async_trait;
-use callbook_store::{AttemptRecord, Claimed, Outcome, Store};
+use callbook_store::{AttemptRecord, Claimed, NewEvent, Outcome, PreClaim, Store};
 use chrono::Utc;
 use rand::Rng;
 use std::collections::HashMap;
@@ -52,6 +52,33 @@ pub struct HandlerError(pub String);
 pub trait EventHandler: Send + Sync + 'static {
     /// Takes one event. Return `Err` to have it retried.
     async fn handle(&self, event: &DeliveredEvent) -> Result<(), HandlerError>;
+}
+
+/// The deliveries of one event that [`Engine::pre_claim`] took: those to attempt right
+/// after the insert, and the destinations left to the dispatcher.
+pub(crate) struct Handoffs {
+    engine: Arc<Engine>,
+    ready: Vec<(Arc<Destination>, tokio::sync::OwnedSemaphorePermit, Claimed)>,
+    waiting: Vec<Arc<Destination>>,
+}
+
+impl Handoffs {
+    /// The event is stored and new: attempt the pre-claimed deliveries now, and tell the
+    /// dispatcher about the others.
+    pub(crate) fn start(self) {
+        for (dest, permit, delivery) in self.ready {
+            let engine = self.engine.clone();
+            tokio::spawn(async move {
+                engine.attempt(&dest, delivery, permit).await;
+            });
+        }
+        if !self.waiting.is_empty() {
+            for dest in &self.waiting {
+                dest.backlog.mark();
+            }
+            self.engine.wake.notify_one();
+        }
+    }
 }
 
 /// The running engine's shared parts.
@@ -117,6 +144,7 @@ impl Engine {
             )),
             disabled: std::sync::atomic::AtomicBool::new(false),
             url: None,
+            backlog: Default::default(),
         }));
         self.metrics
             .insert(name.to_owned(), metrics.destination(name));
@@ -130,6 +158,54 @@ impl Engine {
             .filter(|d| d.filter.matches(source, event_type))
             .map(|d| d.name.to_string())
             .collect()
+    }
+
+    /// Takes the deliveries of a new event that can be attempted at once: for each of its
+    /// destinations that is enabled, has a closed breaker, nothing waiting in the store and a
+    /// free permit, the delivery is written pre-claimed (leased to this engine) and handed
+    /// straight to an attempt after the insert, with no claim and no dispatcher in between.
+    /// The rest are left for the dispatcher. Call [`Handoffs::start`] once the insert says
+    /// the event is new; dropping them instead gives the permits back.
+    pub(crate) fn pre_claim(self: &Arc<Self>, event: &mut NewEvent) -> Handoffs {
+        let mut handoffs = Handoffs {
+            engine: self.clone(),
+            ready: Vec::new(),
+            waiting: Vec::new(),
+        };
+        let now = Instant::now();
+        let mut pre = PreClaim::new(self.owner.clone(), Utc::now());
+        let mut longest = Duration::ZERO;
+        for name in &event.destinations {
+            let Some(dest) = self.destinations.iter().find(|d| *d.name == **name) else {
+                continue;
+            };
+            let ready = !dest.is_disabled()
+                && dest.backlog.is_empty()
+                && dest
+                    .breaker
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .state(now)
+                    == BreakerState::Closed;
+            let permit = ready
+                .then(|| dest.permits.clone().try_acquire_owned().ok())
+                .flatten();
+            match permit {
+                Some(permit) => {
+                    let id = pre.add(&*dest.name);
+                    longest = longest.max(dest.timeout());
+                    let delivery = Claimed::pre_claimed(event, id, &dest.name);
+                    handoffs.ready.push((dest.clone(), permit, delivery));
+                }
+                None => handoffs.waiting.push(dest.clone()),
+            }
+        }
+        if !handoffs.ready.is_empty() {
+            let lease = longest + Duration::from_secs(self.config.lease_margin_secs);
+            pre.until += chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+            event.pre_claim = Some(pre);
+        }
+        handoffs
     }
 
     /// Loads disabled flags from the store.
@@ -146,8 +222,14 @@ impl Engine {
     /// The dispatch loop: runs until `stop` is notified.
     pub(crate) async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let poll = Duration::from_millis(self.config.poll_interval_ms.max(1));
+        // The timer looks for everything that became due (retries, expired leases, events
+        // another instance stored); a wake only for what ingestion left waiting.
+        let mut timer = true;
         loop {
             for dest in &self.destinations {
+                if !timer && dest.backlog.is_empty() {
+                    continue;
+                }
                 if let Err(e) = self.dispatch(dest).await {
                     tracing::warn!(destination = %dest.name, error = %e, "claiming deliveries failed");
                 }
@@ -155,11 +237,11 @@ impl Engine {
             if *stop.borrow() {
                 break;
             }
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(poll) => {}
+            timer = tokio::select! {
+                () = self.wake.notified() => false,
+                () = tokio::time::sleep(poll) => true,
                 _ = stop.changed() => break,
-            }
+            };
         }
         // In-flight attempts finish (their permits come back) before the store closes.
         for dest in &self.destinations {
@@ -188,10 +270,14 @@ impl Engine {
             return Ok(());
         }
         let lease = dest.timeout() + Duration::from_secs(self.config.lease_margin_secs);
+        let generation = dest.backlog.generation();
         let claimed = self
             .store
             .claim(&dest.name, &self.owner, Utc::now(), lease, allowance as u32)
             .await?;
+        if claimed.len() < allowance {
+            dest.backlog.clear(generation);
+        }
         for delivery in claimed {
             let Ok(permit) = dest.permits.clone().try_acquire_owned() else {
                 // Cannot happen (we claimed no more than the free permits); the lease brings

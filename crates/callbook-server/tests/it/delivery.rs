@@ -19,6 +19,8 @@ enum Mode {
     Gone,
     Hang,
     Redirect,
+    /// Answers 200 after a short pause.
+    Slow,
 }
 
 #[derive(Default)]
@@ -89,7 +91,7 @@ async fn sink_handler(
             )
                 .into_response();
         }
-        if current == Mode::Ok {
+        if matches!(current, Mode::Ok | Mode::Slow) {
             seen.received.push((headers, body, Instant::now()));
         }
         current
@@ -106,6 +108,10 @@ async fn sink_handler(
         Mode::Hang => {
             tokio::time::sleep(Duration::from_secs(30)).await;
             (StatusCode::OK, "late").into_response()
+        }
+        Mode::Slow => {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            (StatusCode::OK, "thanks").into_response()
         }
         Mode::FailTimes(_) => unreachable!(),
     }
@@ -273,6 +279,65 @@ async fn delivers_the_original_body_signed_with_standard_webhooks() {
     assert_eq!(detail["attempts"][0]["status_code"], 200);
     assert_eq!(detail["attempts"][0]["response_excerpt"], "thanks");
     s.stop().await;
+}
+
+#[tokio::test]
+async fn events_beyond_the_concurrency_limit_queue_and_each_is_delivered_once() {
+    // One attempt at a time to a slow destination: the first event goes straight to an
+    // attempt, the others wait in the store for the dispatcher. Both paths together deliver
+    // every event exactly once.
+    let sink = Sink::start(Mode::Slow).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Arc::new(
+        Running::start(
+            &dir,
+            &format!(
+                "{FAST}{}",
+                destination("crm", &sink.url, "max_in_flight = 1")
+            ),
+        )
+        .await,
+    );
+    let sends: Vec<_> = (0..12)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move { s.send(&format!("QUEUED{i}")).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for send in sends {
+        ids.push(send.await.expect("send"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sink.delivered().len() < ids.len() {
+        assert!(
+            Instant::now() < deadline,
+            "only {} delivered",
+            sink.delivered().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut delivered: Vec<String> = sink
+        .delivered()
+        .iter()
+        .map(|(h, _, _)| h["webhook-id"].to_str().expect("id").to_owned())
+        .collect();
+    delivered.sort();
+    ids.sort();
+    assert_eq!(delivered, ids, "each event once");
+    let list = s.admin("/admin/deliveries?destination=crm").await;
+    let deliveries = list["deliveries"].as_array().expect("list");
+    assert_eq!(deliveries.len(), ids.len());
+    assert!(deliveries.iter().all(|d| d["state"] == "succeeded"));
+    assert!(
+        deliveries.iter().all(|d| d["attempts"] == 1),
+        "{deliveries:?}"
+    );
+    match Arc::try_unwrap(s) {
+        Ok(s) => s.stop().await,
+        Err(_) => panic!("still shared"),
+    }
 }
 
 #[tokio::test]

@@ -209,10 +209,10 @@ const INSERT_EVENTS: &str = "WITH ins AS ( \
       ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING RETURNING id), \
     dl AS ( \
       INSERT INTO deliveries (id, event_id, destination, state, attempts, next_attempt_at, \
-        created_at, updated_at) \
-      SELECT d.id, d.event_id, d.destination, 'pending', 0, d.at, d.at, d.at \
-      FROM UNNEST($14::bytea[], $15::bytea[], $16::text[], $17::bigint[]) \
-        AS d(id, event_id, destination, at) \
+        created_at, updated_at, lease_owner, lease_until) \
+      SELECT d.id, d.event_id, d.destination, 'pending', 0, d.at, d.at, d.at, d.owner, d.until \
+      FROM UNNEST($14::bytea[], $15::bytea[], $16::text[], $17::bigint[], $18::text[], \
+        $19::bigint[]) AS d(id, event_id, destination, at, owner, until) \
       WHERE d.event_id IN (SELECT id FROM ins) \
       ON CONFLICT (event_id, destination) DO NOTHING) \
     SELECT id FROM ins";
@@ -279,12 +279,15 @@ async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome
     }
     let (mut d_ids, mut d_events, mut d_names, mut d_ats) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut d_owners, mut d_untils) = (Vec::new(), Vec::new());
     for e in events {
-        for destination in &e.destinations {
-            d_ids.push(DeliveryId::new().as_uuid().as_bytes().to_vec());
+        for row in e.delivery_rows() {
+            d_ids.push(row.id.as_uuid().as_bytes().to_vec());
             d_events.push(e.id.as_uuid().as_bytes().to_vec());
-            d_names.push(destination.clone());
+            d_names.push(row.destination.to_owned());
             d_ats.push(e.received_at.timestamp_millis());
+            d_owners.push(row.lease_owner.map(str::to_owned));
+            d_untils.push(row.lease_until);
         }
     }
     let inserted: HashSet<Vec<u8>> = sqlx::query(INSERT_EVENTS)
@@ -305,6 +308,8 @@ async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome
         .bind(d_events)
         .bind(d_names)
         .bind(d_ats)
+        .bind(d_owners)
+        .bind(d_untils)
         .fetch_all(pool)
         .await?
         .iter()

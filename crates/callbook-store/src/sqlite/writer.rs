@@ -312,21 +312,15 @@ async fn insert_deliveries(
     events: &[&NewEvent],
     outcomes: &[InsertOutcome],
 ) -> Result<(), Error> {
-    let rows: Vec<([u8; 16], [u8; 16], &str, i64)> = events
+    let rows: Vec<([u8; 16], [u8; 16], i64, crate::model::DeliveryRow<'_>)> = events
         .iter()
         .zip(outcomes)
         .filter(|(_, o)| !o.duplicate)
         .flat_map(|(e, _)| {
             let at = e.received_at.timestamp_millis();
             let event = e.id.as_uuid().into_bytes();
-            e.destinations.iter().map(move |d| {
-                (
-                    DeliveryId::new().as_uuid().into_bytes(),
-                    event,
-                    d.as_str(),
-                    at,
-                )
-            })
+            e.delivery_rows()
+                .map(move |row| (row.id.as_uuid().into_bytes(), event, at, row))
         })
         .collect();
     if rows.is_empty() {
@@ -334,17 +328,19 @@ async fn insert_deliveries(
     }
     let mut insert: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
         "INSERT INTO deliveries (id, event_id, destination, state, attempts, next_attempt_at, \
-         created_at, updated_at) ",
+         created_at, updated_at, lease_owner, lease_until) ",
     );
-    insert.push_values(&rows, |mut b, (id, event, destination, at)| {
+    insert.push_values(&rows, |mut b, (id, event, at, row)| {
         b.push_bind(id.as_slice())
             .push_bind(event.as_slice())
-            .push_bind(*destination)
+            .push_bind(row.destination)
             .push_bind("pending")
             .push_bind(0i64)
             .push_bind(*at)
             .push_bind(*at)
-            .push_bind(*at);
+            .push_bind(*at)
+            .push_bind(row.lease_owner)
+            .push_bind(row.lease_until);
     });
     insert.push(" ON CONFLICT (event_id, destination) DO NOTHING");
     insert.build().execute(&mut *tx).await?;

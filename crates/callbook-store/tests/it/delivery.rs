@@ -52,6 +52,55 @@ async fn the_outbox_is_written_with_the_event_and_not_for_duplicates(db: TestDb)
     store.close().await;
 }
 
+async fn pre_claimed_deliveries_are_leased_to_the_inserter_until_the_lease_ends(db: TestDb) {
+    let store = db.open().await;
+    let now = Utc::now();
+    let lease_end = now + Days::seconds(30);
+    let mut e = event("k1", &["crm", "warehouse"]);
+    let mut pre = PreClaim::new("ingest-1", lease_end);
+    let crm = pre.add("crm");
+    e.pre_claim = Some(pre.clone());
+    let stored = store.insert_event(e).await.expect("insert");
+    assert!(!stored.duplicate);
+
+    // The pre-claimed one has the caller's ID and nobody else can claim it while leased...
+    assert!(
+        store
+            .claim("crm", "w2", now, Duration::from_secs(30), 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let (delivery, _) = store.get_delivery(crm).await.expect("get").expect("found");
+    assert_eq!(
+        (delivery.event_id, delivery.destination.as_str()),
+        (stored.id, "crm")
+    );
+    // ...the other destination's delivery is an ordinary one...
+    let warehouse = store
+        .claim("warehouse", "w2", now, Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    assert_eq!(warehouse.len(), 1);
+    assert_ne!(warehouse[0].id, crm);
+    // ...and once the lease has run out (the inserter died), a worker takes it over.
+    let taken = store
+        .claim("crm", "w2", lease_end, Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].id, crm);
+
+    // A redelivery writes nothing, pre-claimed or not.
+    let mut again = event("k1", &["crm", "warehouse"]);
+    let mut pre = PreClaim::new("ingest-1", lease_end);
+    let unused = pre.add("crm");
+    again.pre_claim = Some(pre);
+    assert!(store.insert_event(again).await.expect("insert").duplicate);
+    assert!(store.get_delivery(unused).await.expect("get").is_none());
+    store.close().await;
+}
+
 async fn claims_lease_complete_and_retry(db: TestDb) {
     let store = db.open().await;
     store
@@ -271,6 +320,7 @@ async fn purge_removes_old_events_with_their_deliveries(db: TestDb) {
 
 crate::both_backends!(
     the_outbox_is_written_with_the_event_and_not_for_duplicates,
+    pre_claimed_deliveries_are_leased_to_the_inserter_until_the_lease_ends,
     claims_lease_complete_and_retry,
     dead_deliveries_replay_and_single_retry,
     replaying_a_time_range_covers_events_a_destination_never_had,
