@@ -10,6 +10,9 @@ pub enum Error {
     /// The database could not be reached or answered with an error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The SQLite writer's statement failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

@@ -223,25 +223,6 @@ macro_rules! row_decoders {
             })
         }
 
-        pub(crate) fn claimed(
-            row: &$row,
-            destination: &str,
-        ) -> Result<$crate::Claimed, $crate::Error> {
-            Ok($crate::Claimed {
-                id: $crate::rows::uuid(&row.try_get::<Vec<u8>, _>("id")?)?.into(),
-                destination: destination.to_owned(),
-                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
-                event_id: $crate::rows::uuid(&row.try_get::<Vec<u8>, _>("event_id")?)?.into(),
-                source: row.try_get("source")?,
-                provider: row
-                    .try_get::<String, _>("provider")?
-                    .parse()
-                    .map_err(|e: $crate::UnknownProvider| $crate::Error::Corrupt(e.to_string()))?,
-                event_type: row.try_get("event_type")?,
-                body: row.try_get("body")?,
-            })
-        }
-
         pub(crate) fn destination_state(
             row: &$row,
         ) -> Result<$crate::DestinationState, $crate::Error> {

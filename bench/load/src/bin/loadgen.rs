@@ -164,7 +164,13 @@ async fn run(a: Args) {
                 .await
                 .expect("handshake");
             tokio::spawn(conn);
+            // Connections are phased evenly over one interval: started together, they would
+            // all fire at once, and a steady rate would arrive as bursts of `connections`.
             let mut scheduled = Instant::now();
+            if let Some(interval) = per_conn_interval {
+                scheduled += interval.mul_f64(c as f64 / a.connections as f64);
+                scheduled = scheduled.checked_sub(interval).unwrap_or(scheduled);
+            }
             while Instant::now() < stop_at {
                 if let Some(interval) = per_conn_interval {
                     scheduled += interval;

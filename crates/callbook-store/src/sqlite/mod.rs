@@ -15,17 +15,15 @@ use crate::model::{
 use crate::store::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures_util::future::BoxFuture;
+use rusqlite::params;
+use sqlx::Connection;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
-use sqlx::{Connection, Row};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -109,50 +107,90 @@ pub struct SqliteStore {
     readers: SqlitePool,
     writer: mpsc::Sender<writer::Job>,
     writer_done: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
-    stop_checkpoints: Arc<tokio::sync::Notify>,
-    checkpoints: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    checkpoints: tokio::sync::Mutex<Option<Checkpointer>>,
     path: PathBuf,
 }
 
-/// Copies committed WAL frames into the database file in the background. `PASSIVE` never
-/// blocks the writer or readers, but under continuous writes it never catches up with the end
-/// of the WAL, so the WAL would grow without bound; once it is large, a `RESTART` checkpoint
-/// (which briefly waits for the writer, and is quick because most frames are already copied)
-/// lets the next commit start the WAL from its beginning.
-async fn checkpoint_loop(mut conn: sqlx::SqliteConnection, stop: Arc<tokio::sync::Notify>) {
-    use sqlx::{Connection, Row};
-    /// 4096 frames of 16 KiB: 64 MiB of WAL.
-    const RESTART_AFTER_FRAMES: i64 = 4096;
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = stop.notified() => break,
-        }
-        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&mut conn)
-            .await
-        {
-            Ok(row) => {
-                let log_frames: i64 = row.try_get(1).unwrap_or(0);
-                if log_frames > RESTART_AFTER_FRAMES {
-                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-                        .execute(&mut conn)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "WAL restart checkpoint failed");
+/// Copies committed WAL frames into the database file in the background, on a thread of its
+/// own. `PASSIVE` never blocks the writer or readers, but under continuous writes it never
+/// catches up with the end of the WAL, so the WAL would grow without bound; once it is large,
+/// a `RESTART` checkpoint lets the next commit start the WAL from its beginning. `RESTART`
+/// holds the writer while it copies what is left and syncs, so passive rounds first bring
+/// what is left down to a few frames.
+fn checkpoint_loop(conn: &rusqlite::Connection, wal: &Path, stop: &std::sync::mpsc::Receiver<()>) {
+    /// 2048 frames of 16 KiB: 32 MiB of WAL.
+    const RESTART_AFTER_FRAMES: i64 = 2048;
+    /// Frames a `RESTART` may be left to copy.
+    const RESTART_BACKLOG: i64 = 64;
+    /// Small rounds, often: each copies and syncs less, so it disturbs the requests less.
+    const INTERVAL: Duration = Duration::from_millis(50);
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(INTERVAL) {
+        let mut round = passive_checkpoint(conn);
+        if matches!(round, Some((log, _)) if log > RESTART_AFTER_FRAMES) {
+            for _ in 0..8 {
+                match round {
+                    Some((log, copied)) if log - copied > RESTART_BACKLOG => {
+                        round = passive_checkpoint(conn);
                     }
+                    _ => break,
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+            // The first commit after a restart syncs the WAL (its new header) while holding
+            // the write lock, flushing every frame written since the last sync; flushing them
+            // here first leaves that sync almost nothing to do.
+            if let Err(e) = std::fs::File::open(wal).and_then(|f| f.sync_data()) {
+                tracing::warn!(error = %e, "syncing the WAL before a restart failed");
+            }
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "WAL restart checkpoint failed");
+            }
         }
     }
     // A last full checkpoint leaves a compact database file behind.
-    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut conn)
-        .await;
-    let _ = conn.close().await;
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
+
+/// One `PASSIVE` checkpoint: frames in the WAL and frames copied, or `None` if it failed.
+fn passive_checkpoint(conn: &rusqlite::Connection) -> Option<(i64, i64)> {
+    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((row.get(1)?, row.get(2)?))
+    }) {
+        Ok(frames) => Some(frames),
+        Err(e) => {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+            None
+        }
+    }
+}
+
+/// The checkpointer thread, and how to stop it.
+#[derive(Debug)]
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+    done: oneshot::Receiver<()>,
+}
+
+impl Checkpointer {
+    fn spawn(conn: rusqlite::Connection, database: &Path) -> std::io::Result<Self> {
+        let mut wal = database.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let (done_tx, done) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("callbook-sqlite-checkpoints".into())
+            .spawn(move || {
+                checkpoint_loop(&conn, &wal, &stopped);
+                drop(conn);
+                let _ = done_tx.send(());
+            })?;
+        Ok(Self { stop, done })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.done.await;
+    }
 }
 
 impl SqliteStore {
@@ -175,25 +213,17 @@ impl SqliteStore {
             .auto_vacuum(sqlx::sqlite::SqliteAutoVacuum::Incremental)
             .log_statements(tracing::log::LevelFilter::Trace);
 
-        // The writer does not checkpoint on its own (only as a backstop far beyond normal):
-        // a checkpoint copies the WAL into the database file and fsyncs it, which would stall
-        // every request waiting on that commit. A background task checkpoints instead.
-        let mut conn = connect
-            .clone()
-            .pragma("wal_autocheckpoint", "20000")
-            .connect()
-            .await?;
+        // Creates the file (page size, WAL, incremental vacuum) and migrates it.
+        let mut conn = connect.clone().connect().await?;
         migrator().run_direct(&mut conn).await?;
-        let checkpointer = connect
-            .clone()
-            .pragma("wal_autocheckpoint", "0")
-            .connect()
-            .await?;
-
         let readers = SqlitePoolOptions::new()
             .max_connections(options.read_connections.max(1))
             .connect_with(connect.clone().pragma("query_only", "true"))
             .await?;
+
+        // Migrations ran on this connection; the writer thread opens its own.
+        let _ = conn.close().await;
+        let writer_conn = open_connection(&options, true)?;
 
         let (tx, rx) = mpsc::channel(options.max_batch.max(1) * 16);
         let (done_tx, done_rx) = oneshot::channel();
@@ -204,20 +234,20 @@ impl SqliteStore {
             Durability::Process => Duration::from_millis(2),
             Durability::PowerLoss => Duration::ZERO,
         };
-        tokio::spawn(writer::run(
-            conn,
-            rx,
-            options.max_batch.max(1),
+        let batching = writer::Batching {
+            max: options.max_batch.max(1),
             gather,
-            done_tx,
-        ));
-        let stop = Arc::new(tokio::sync::Notify::new());
-        let checkpoints = tokio::spawn(checkpoint_loop(checkpointer, stop.clone()));
+        };
+        writer::spawn(writer_conn, rx, batching, done_tx)
+            .map_err(|e| Error::Corrupt(format!("cannot start the SQLite writer thread: {e}")))?;
+        let checkpoints = Checkpointer::spawn(open_connection(&options, false)?, &options.path)
+            .map_err(|e| {
+                Error::Corrupt(format!("cannot start the SQLite checkpoint thread: {e}"))
+            })?;
         Ok(Self {
             readers,
             writer: tx,
             writer_done: tokio::sync::Mutex::new(Some(done_rx)),
-            stop_checkpoints: stop,
             checkpoints: tokio::sync::Mutex::new(Some(checkpoints)),
             path: options.path,
         })
@@ -228,20 +258,16 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs a write in the writer task (SQLite has one writer; queuing keeps order and avoids
-    /// lock contention).
+    /// Runs a write in the writer thread (SQLite has one writer; queuing keeps order and
+    /// avoids lock contention).
     async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, Error>>
-            + Send
-            + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T, Error> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel();
         let task: writer::Task = Box::new(move |conn| {
-            Box::pin(async move {
-                let _ = reply.send(f(conn).await);
-            })
+            let _ = reply.send(f(conn));
         });
         self.writer
             .send(writer::Job::Run(task))
@@ -249,6 +275,31 @@ impl SqliteStore {
             .map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
     }
+}
+
+/// A connection of the writer thread or of the checkpoint thread. The file exists and is
+/// migrated by now; WAL mode is a property of the file.
+fn open_connection(options: &SqliteOptions, writer: bool) -> Result<rusqlite::Connection, Error> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        &options.path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_handler(Some(writer::retry_when_busy))?;
+    let synchronous = match options.durability {
+        Durability::Process => "NORMAL",
+        Durability::PowerLoss => "FULL",
+    };
+    // The writer does not checkpoint on its own (only as a backstop far beyond normal): a
+    // checkpoint copies the WAL into the database file and fsyncs it, which would stall every
+    // request waiting on that commit. The checkpoint thread does it instead.
+    let autocheckpoint = if writer { 20_000 } else { 0 };
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
+         PRAGMA wal_autocheckpoint = {autocheckpoint};"
+    ))?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
 }
 
 #[async_trait]
@@ -306,43 +357,27 @@ impl Store for SqliteStore {
         let now_ms = now.timestamp_millis();
         let until = now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
         self.write(move |conn| {
-            Box::pin(async move {
-                // One writer: nothing can claim between this SELECT and the UPDATE below.
-                let mut tx = conn.begin().await?;
-                let rows = sqlx::query(
+            // One writer: nothing can claim between this SELECT and the UPDATE below.
+            writer::in_transaction(conn, |tx| {
+                let mut select = tx.prepare_cached(
                     "SELECT d.id, d.event_id, d.attempts, e.source, e.provider, e.event_type, \
                      e.body FROM deliveries d JOIN events e ON e.id = d.event_id \
-                     WHERE d.destination = ? AND d.state = 'pending' AND d.next_attempt_at <= ? \
-                     AND (d.lease_until IS NULL OR d.lease_until <= ?) \
-                     ORDER BY d.next_attempt_at LIMIT ?",
-                )
-                .bind(&destination)
-                .bind(now_ms)
-                .bind(now_ms)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await?;
-                if rows.is_empty() {
-                    tx.commit().await?;
-                    return Ok(Vec::new());
+                     WHERE d.destination = ?1 AND d.state = 'pending' \
+                     AND d.next_attempt_at <= ?2 \
+                     AND (d.lease_until IS NULL OR d.lease_until <= ?2) \
+                     ORDER BY d.next_attempt_at LIMIT ?3",
+                )?;
+                let mut rows = select.query(params![destination, now_ms, i64::from(limit)])?;
+                let mut claimed = Vec::new();
+                while let Some(row) = rows.next()? {
+                    claimed.push(writer::claimed(row, &destination)?);
                 }
-                let mut claimed = Vec::with_capacity(rows.len());
-                let mut lease: QueryBuilder<'_, Sqlite> =
-                    QueryBuilder::new("UPDATE deliveries SET lease_owner = ");
-                lease
-                    .push_bind(&owner)
-                    .push(", lease_until = ")
-                    .push_bind(until);
-                lease.push(" WHERE id IN (");
-                let mut ids = lease.separated(", ");
-                for row in &rows {
-                    claimed.push(rows::claimed(row, &destination)?);
-                    let id: Vec<u8> = row.try_get("id")?;
-                    ids.push_bind(id);
+                let mut lease = tx.prepare_cached(
+                    "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2 WHERE id = ?3",
+                )?;
+                for c in &claimed {
+                    lease.execute(params![owner, until, c.id.as_uuid().as_bytes().as_slice()])?;
                 }
-                lease.push(")");
-                lease.build().execute(&mut *tx).await?;
-                tx.commit().await?;
                 Ok(claimed)
             })
         })
@@ -372,17 +407,12 @@ impl Store for SqliteStore {
     async fn postpone(&self, delivery: DeliveryId, at: DateTime<Utc>) -> Result<(), Error> {
         let id = delivery.as_uuid().into_bytes();
         self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL, \
-                     lease_until = NULL WHERE id = ?",
-                )
-                .bind(at.timestamp_millis())
-                .bind(id.as_slice())
-                .execute(conn)
-                .await?;
-                Ok(())
-            })
+            conn.prepare_cached(
+                "UPDATE deliveries SET next_attempt_at = ?1, lease_owner = NULL, \
+                 lease_until = NULL WHERE id = ?2",
+            )?
+            .execute(params![at.timestamp_millis(), id.as_slice()])?;
+            Ok(())
         })
         .await
     }
@@ -438,18 +468,14 @@ impl Store for SqliteStore {
     async fn retry_delivery(&self, id: DeliveryId, now: DateTime<Utc>) -> Result<bool, Error> {
         let key = id.as_uuid().into_bytes();
         self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(
-                    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, \
-                     lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
-                )
-                .bind(now.timestamp_millis())
-                .bind(now.timestamp_millis())
-                .bind(key.as_slice())
-                .execute(conn)
-                .await?;
-                Ok(done.rows_affected() > 0)
-            })
+            let now = now.timestamp_millis();
+            let done = conn
+                .prepare_cached(
+                    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, \
+                     lease_owner = NULL, lease_until = NULL, updated_at = ?1 WHERE id = ?2",
+                )?
+                .execute(params![now, key.as_slice()])?;
+            Ok(done > 0)
         })
         .await
     }
@@ -463,70 +489,49 @@ impl Store for SqliteStore {
         let destination = destination.to_owned();
         let now = now.timestamp_millis();
         self.write(move |conn| {
-            Box::pin(async move {
-                let mut tx = conn.begin().await?;
+            writer::in_transaction(conn, |tx| {
                 let count = match what {
-                    Replay::Dead => sqlx::query(
-                        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, \
-                             lease_owner = NULL, lease_until = NULL, updated_at = ? \
-                             WHERE destination = ? AND state = 'dead'",
-                    )
-                    .bind(now)
-                    .bind(now)
-                    .bind(&destination)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected(),
+                    Replay::Dead => tx.execute(
+                        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, \
+                         lease_owner = NULL, lease_until = NULL, updated_at = ?1 \
+                         WHERE destination = ?2 AND state = 'dead'",
+                        params![now, destination],
+                    )?,
                     Replay::Range { since, until } => {
                         let (since, until) = (since.timestamp_millis(), until.timestamp_millis());
-                        let rescheduled = sqlx::query(
-                            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, \
-                             lease_owner = NULL, lease_until = NULL, updated_at = ? \
-                             WHERE destination = ? AND event_id IN \
-                             (SELECT id FROM events WHERE received_at >= ? AND received_at < ?)",
-                        )
-                        .bind(now)
-                        .bind(now)
-                        .bind(&destination)
-                        .bind(since)
-                        .bind(until)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
+                        let rescheduled = tx.execute(
+                            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, \
+                             lease_owner = NULL, lease_until = NULL, updated_at = ?1 \
+                             WHERE destination = ?2 AND event_id IN \
+                             (SELECT id FROM events WHERE received_at >= ?3 AND received_at < ?4)",
+                            params![now, destination, since, until],
+                        )?;
                         // Events received before the destination existed get a delivery now.
-                        let mut created = 0;
-                        let missing = sqlx::query(
-                            "SELECT id FROM events WHERE received_at >= ? AND received_at < ? \
-                             AND NOT EXISTS (SELECT 1 FROM deliveries d \
-                               WHERE d.event_id = events.id AND d.destination = ?)",
-                        )
-                        .bind(since)
-                        .bind(until)
-                        .bind(&destination)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        for row in missing {
-                            let event: Vec<u8> = row.try_get("id")?;
-                            sqlx::query(
-                                "INSERT INTO deliveries (id, event_id, destination, state, \
-                                 attempts, next_attempt_at, created_at, updated_at) \
-                                 VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
-                            )
-                            .bind(DeliveryId::new().as_uuid().as_bytes().to_vec())
-                            .bind(event)
-                            .bind(&destination)
-                            .bind(now)
-                            .bind(now)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                            created += 1;
+                        let missing: Vec<Vec<u8>> = tx
+                            .prepare(
+                                "SELECT id FROM events WHERE received_at >= ?1 \
+                                 AND received_at < ?2 AND NOT EXISTS (SELECT 1 FROM deliveries d \
+                                 WHERE d.event_id = events.id AND d.destination = ?3)",
+                            )?
+                            .query_map(params![since, until, destination], |row| row.get(0))?
+                            .collect::<Result<_, _>>()?;
+                        let mut insert = tx.prepare(
+                            "INSERT INTO deliveries (id, event_id, destination, state, \
+                             attempts, next_attempt_at, created_at, updated_at) \
+                             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4)",
+                        )?;
+                        for event in &missing {
+                            insert.execute(params![
+                                DeliveryId::new().as_uuid().as_bytes().as_slice(),
+                                event,
+                                destination,
+                                now
+                            ])?;
                         }
-                        rescheduled + created
+                        rescheduled + missing.len()
                     }
                 };
-                tx.commit().await?;
-                Ok(count)
+                Ok(count as u64)
             })
         })
         .await
@@ -540,19 +545,17 @@ impl Store for SqliteStore {
     ) -> Result<(), Error> {
         let (name, reason) = (name.to_owned(), reason.map(str::to_owned));
         self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO destination_state (name, disabled_at, reason) VALUES (?, ?, ?) \
-                     ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, \
-                     reason = excluded.reason",
-                )
-                .bind(&name)
-                .bind(reason.is_some().then(|| now.timestamp_millis()))
-                .bind(&reason)
-                .execute(conn)
-                .await?;
-                Ok(())
-            })
+            conn.execute(
+                "INSERT INTO destination_state (name, disabled_at, reason) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, \
+                 reason = excluded.reason",
+                params![
+                    name,
+                    reason.is_some().then(|| now.timestamp_millis()),
+                    reason
+                ],
+            )?;
+            Ok(())
         })
         .await
     }
@@ -589,40 +592,28 @@ impl Store for SqliteStore {
     async fn purge(&self, cutoff: DateTime<Utc>) -> Result<PurgeReport, Error> {
         let cutoff = cutoff.timestamp_millis();
         self.write(move |conn| {
-            Box::pin(async move {
-                let mut tx = conn.begin().await?;
-                let attempts = sqlx::query(
+            let report = writer::in_transaction(conn, |tx| {
+                let attempts = tx.execute(
                     "DELETE FROM attempts WHERE delivery_id IN (SELECT d.id FROM deliveries d \
-                     JOIN events e ON e.id = d.event_id WHERE e.received_at < ?)",
-                )
-                .bind(cutoff)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                let deliveries = sqlx::query(
+                     JOIN events e ON e.id = d.event_id WHERE e.received_at < ?1)",
+                    params![cutoff],
+                )?;
+                let deliveries = tx.execute(
                     "DELETE FROM deliveries WHERE event_id IN \
-                     (SELECT id FROM events WHERE received_at < ?)",
-                )
-                .bind(cutoff)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                let events = sqlx::query("DELETE FROM events WHERE received_at < ?")
-                    .bind(cutoff)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                // Return the freed pages to the file system (auto_vacuum = incremental).
-                sqlx::query("PRAGMA incremental_vacuum")
-                    .execute(&mut *conn)
-                    .await?;
+                     (SELECT id FROM events WHERE received_at < ?1)",
+                    params![cutoff],
+                )?;
+                let events =
+                    tx.execute("DELETE FROM events WHERE received_at < ?1", params![cutoff])?;
                 Ok(PurgeReport {
-                    events,
-                    deliveries,
-                    attempts,
+                    events: events as u64,
+                    deliveries: deliveries as u64,
+                    attempts: attempts as u64,
                 })
-            })
+            })?;
+            // Return the freed pages to the file system (auto_vacuum = incremental).
+            conn.execute_batch("PRAGMA incremental_vacuum")?;
+            Ok(report)
         })
         .await
     }
@@ -640,9 +631,8 @@ impl Store for SqliteStore {
         }
         self.readers.close().await;
         // The last checkpoint folds the WAL into the database file before close returns.
-        self.stop_checkpoints.notify_one();
-        if let Some(task) = self.checkpoints.lock().await.take() {
-            let _ = task.await;
+        if let Some(checkpoints) = self.checkpoints.lock().await.take() {
+            checkpoints.stop().await;
         }
     }
 }

@@ -1,23 +1,25 @@
-//! The single writer. SQLite allows one writer at a time; funnelling every write through one
-//! task avoids lock contention, and draining the queue into one transaction commits concurrent
-//! requests together, so durability costs one commit (and in power-loss mode one fsync) per
-//! batch rather than per event.
+//! The single writer: one thread that owns the only writing connection. SQLite allows one
+//! writer at a time; funnelling every write through one thread avoids lock contention, and
+//! draining the queue into one transaction commits concurrent requests together, so
+//! durability costs one commit (and in power-loss mode one fsync) per batch rather than per
+//! event.
+//!
+//! The thread drives SQLite synchronously with prepared, cached statements: a batch is one
+//! hand-over in and one reply per job out, however many statements it runs. (Through an async
+//! driver every statement was a round trip between the runtime and the driver's thread, and
+//! under load each of those waited behind every ready request.)
 
 use super::rows::headers_json;
 use crate::Error;
-use crate::delivery::{AttemptRecord, DeliveryId, DeliveryState, Outcome};
+use crate::delivery::{AttemptRecord, Claimed, DeliveryId, DeliveryState, Outcome};
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
 use crate::rows::{dedupe_hash, dedupe_time};
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Connection, QueryBuilder, Row, Sqlite};
-use std::collections::HashMap;
+use rusqlite::{Connection, TransactionBehavior, params};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// A write other than an insert or a completion, run alone in the writer.
-pub(super) type Task = Box<
-    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> futures_util::future::BoxFuture<'c, ()> + Send,
->;
+pub(super) type Task = Box<dyn FnOnce(&mut Connection) + Send>;
 
 pub(super) struct Completion {
     pub(super) delivery: DeliveryId,
@@ -38,18 +40,39 @@ pub(super) enum Job {
 
 type Reply = oneshot::Sender<Result<InsertOutcome, Error>>;
 
-pub(super) async fn run(
-    mut conn: SqliteConnection,
-    mut rx: mpsc::Receiver<Job>,
-    max_batch: usize,
-    gather: Duration,
+/// How the writer batches.
+pub(super) struct Batching {
+    /// Most jobs in one transaction.
+    pub(super) max: usize,
+    /// Longest a batch keeps gathering jobs before it commits (zero: commit what is queued).
+    pub(super) gather: Duration,
+}
+
+/// Starts the writer thread. `done` fires once it has stopped and closed the connection.
+pub(super) fn spawn(
+    conn: Connection,
+    rx: mpsc::Receiver<Job>,
+    batching: Batching,
     done: oneshot::Sender<()>,
-) {
-    let mut inserts: Vec<(NewEvent, Reply)> = Vec::with_capacity(max_batch);
-    let mut completions: Vec<Completion> = Vec::with_capacity(max_batch);
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("callbook-sqlite-writer".into())
+        .spawn(move || {
+            run(conn, rx, &batching);
+            let _ = done.send(());
+        })
+        .map(drop)
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching) {
+    let max = batching.max.max(1);
+    let mut inserts: Vec<(NewEvent, Reply)> = Vec::with_capacity(max);
+    let mut completions: Vec<Completion> = Vec::with_capacity(max);
     let mut shutting_down = false;
     while !shutting_down {
-        let Some(first) = rx.recv().await else { break };
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
         let mut next = Some(first);
         let gathering_since = Instant::now();
         // Drain what is queued into one group commit; a task runs after the writes queued
@@ -69,32 +92,32 @@ pub(super) async fn run(
                         rx.close();
                     }
                 }
-                if inserts.len() + completions.len() < max_batch {
+                if inserts.len() + completions.len() < max {
                     next = rx.try_recv().ok();
                 }
             }
             if task.is_some()
                 || shutting_down
-                || inserts.len() + completions.len() >= max_batch
-                || gathering_since.elapsed() >= gather
+                || inserts.len() + completions.len() >= max
+                || gathering_since.elapsed() >= batching.gather
             {
                 break;
             }
-            // Before committing, let the requests that are ready run: they add their events
-            // to this batch. Every commit rewrites whole pages (the last table page, one per
+            // Before committing, let requests that are ready run (they add their events to
+            // this batch). Every commit rewrites whole pages (the last table page, one per
             // index), so a batch of 3 writes several times the bytes per event that a batch
             // of 30 does. Stop as soon as a pass brings nothing new.
-            tokio::task::yield_now().await;
+            std::thread::yield_now();
             match rx.try_recv() {
                 Ok(job) => next = Some(job),
                 Err(_) => break,
             }
         }
         if !inserts.is_empty() || !completions.is_empty() {
-            commit_group(&mut conn, &mut inserts, &mut completions).await;
+            commit_group(&mut conn, &mut inserts, &mut completions);
         }
         if let Some(task) = task {
-            task(&mut conn).await;
+            task(&mut conn);
         }
     }
     // Anything still queued after a shutdown request is refused, not silently dropped.
@@ -109,38 +132,44 @@ pub(super) async fn run(
             Job::Run(_) | Job::Shutdown => {}
         }
     }
-    let _ = conn.close().await;
-    let _ = done.send(());
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!(error = %e, "closing the SQLite writer connection");
+    }
 }
 
-async fn commit_group(
-    conn: &mut SqliteConnection,
+/// The writer's busy handler: the lock it waits for (a checkpoint finishing with the WAL)
+/// is held for well under a millisecond, so it retries every 50 µs, for up to 10 s in all.
+/// SQLite's default handler sleeps 1, 2, 5, 10, 15 ms and so on, and every request of the
+/// batch would wait those sleeps out.
+pub(super) fn retry_when_busy(attempt: i32) -> bool {
+    const PAUSE: Duration = Duration::from_micros(50);
+    const ATTEMPTS: i32 = 200_000; // 10 s of pauses
+    if attempt >= ATTEMPTS {
+        return false;
+    }
+    std::thread::sleep(PAUSE);
+    true
+}
+
+/// Commits a group in one transaction. If it fails, each job runs again in a transaction of
+/// its own, so one bad event fails alone instead of taking its batch with it.
+fn commit_group(
+    conn: &mut Connection,
     inserts: &mut Vec<(NewEvent, Reply)>,
     completions: &mut Vec<Completion>,
 ) {
-    let events: Vec<&NewEvent> = inserts.iter().map(|(e, _)| e).collect();
-    let result = async {
-        // Events without deliveries and nothing else to record: the multi-row INSERT is atomic
-        // on its own, and skipping BEGIN/COMMIT saves two round trips to the driver's thread.
-        // (A follow-up SELECT for duplicates reads what that INSERT committed; this task is the
-        // only writer.)
-        if completions.is_empty() && events.iter().all(|e| e.destinations.is_empty()) {
-            return insert_batch(&mut *conn, &events).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let together = in_transaction(conn, |tx| {
+        let outcomes = inserts
+            .iter()
+            .map(|(event, _)| insert_one(tx, event))
+            .collect::<Result<Vec<_>, Error>>()?;
+        for c in completions.iter() {
+            complete_one(tx, c, now)?;
         }
-        let mut tx = conn.begin().await?;
-        let outcomes = if events.is_empty() {
-            Vec::new()
-        } else {
-            insert_batch(&mut tx, &events).await?
-        };
-        if !completions.is_empty() {
-            complete_batch(&mut tx, completions).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, Error>(outcomes)
-    }
-    .await;
-    match result {
+        Ok(outcomes)
+    });
+    match together {
         Ok(outcomes) => {
             for ((_, reply), outcome) in inserts.drain(..).zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
@@ -150,199 +179,153 @@ async fn commit_group(
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, events = inserts.len(), "write group not committed");
-            let message = e.to_string();
-            let failed = || Error::Database(sqlx::Error::Protocol(message.clone()));
-            for (_, reply) in inserts.drain(..) {
-                let _ = reply.send(Err(failed()));
+            tracing::warn!(error = %e, jobs = inserts.len() + completions.len(), "write group failed; committing its jobs one by one");
+            for (event, reply) in inserts.drain(..) {
+                let result = in_transaction(conn, |tx| insert_one(tx, &event));
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, event_id = %event.id, "event not stored");
+                }
+                let _ = reply.send(result);
             }
             for c in completions.drain(..) {
-                let _ = c.reply.send(Err(failed()));
+                let result = in_transaction(conn, |tx| complete_one(tx, &c, now));
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, delivery = %c.delivery, "attempt not recorded");
+                }
+                let _ = c.reply.send(result);
             }
         }
     }
 }
 
-/// Records attempts and moves deliveries on: one multi-row `INSERT` and one `UPDATE ... FROM`.
-async fn complete_batch(
-    tx: &mut SqliteConnection,
-    completions: &[Completion],
-) -> Result<(), Error> {
-    let ids: Vec<[u8; 16]> = completions
-        .iter()
-        .map(|c| c.delivery.as_uuid().into_bytes())
-        .collect();
-    let mut attempts: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-        "INSERT INTO attempts (delivery_id, attempted_at, status_code, latency_ms, error, \
-         response_excerpt) ",
-    );
-    attempts.push_values(completions.iter().zip(&ids), |mut b, (c, id)| {
-        b.push_bind(id.as_slice())
-            .push_bind(c.attempt.attempted_at.timestamp_millis())
-            .push_bind(c.attempt.status_code.map(i64::from))
-            .push_bind(i64::try_from(c.attempt.latency_ms).unwrap_or(i64::MAX))
-            .push_bind(c.attempt.error.as_deref())
-            .push_bind(c.attempt.response_excerpt.as_deref());
-    });
-    attempts.build().execute(&mut *tx).await?;
+/// Runs `f` in an immediate transaction, committing on success.
+pub(super) fn in_transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
 
-    let now = chrono::Utc::now().timestamp_millis();
-    let mut update: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-        "UPDATE deliveries SET state = v.column2, next_attempt_at = v.column3, \
-         attempts = attempts + 1, last_status = v.column4, last_error = v.column5, \
-         lease_owner = NULL, lease_until = NULL, updated_at = v.column6 FROM (",
-    );
-    update.push_values(completions.iter().zip(&ids), |mut b, (c, id)| {
-        let (state, next) = match c.outcome {
-            Outcome::Succeeded => (DeliveryState::Succeeded, now),
-            Outcome::Retry(at) => (DeliveryState::Pending, at.timestamp_millis()),
-            Outcome::Dead => (DeliveryState::Dead, now),
-        };
-        b.push_bind(id.as_slice())
-            .push_bind(state.as_str())
-            .push_bind(next)
-            .push_bind(c.attempt.status_code.map(i64::from))
-            .push_bind(c.attempt.error.as_deref())
-            .push_bind(now);
-    });
-    update.push(") AS v WHERE deliveries.id = v.column1");
-    update.build().execute(&mut *tx).await?;
+const INSERT_EVENT: &str = "INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, \
+    event_type, dedupe_key, received_at, occurred_at, headers, parse_status, parse_error, body) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+    ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING";
+
+const SELECT_ORIGINAL: &str =
+    "SELECT id FROM events WHERE source = ?1 AND dedupe_time = ?2 AND dedupe_hash = ?3";
+
+const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, event_id, destination, state, \
+    attempts, next_attempt_at, created_at, updated_at, lease_owner, lease_until) \
+    VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4, ?5, ?6) \
+    ON CONFLICT (event_id, destination) DO NOTHING";
+
+/// Inserts one event, or finds the original it duplicates (stored before, or earlier in the
+/// same batch); the outbox rows of a new event go in the same transaction.
+fn insert_one(tx: &rusqlite::Transaction<'_>, e: &NewEvent) -> Result<InsertOutcome, Error> {
+    let hash = dedupe_hash(&e.dedupe_key);
+    let id = e.id.as_uuid().into_bytes();
+    let (status, error) = match &e.parse_status {
+        ParseStatus::Parsed => ("parsed", None),
+        ParseStatus::Unparsed(err) => ("unparsed", Some(err.as_str())),
+    };
+    let inserted = tx.prepare_cached(INSERT_EVENT)?.execute(params![
+        id.as_slice(),
+        e.source,
+        dedupe_time(e),
+        hash.as_slice(),
+        e.provider.as_str(),
+        e.event_type,
+        e.dedupe_key,
+        e.received_at.timestamp_millis(),
+        e.occurred_at.map(|t| t.timestamp_millis()),
+        headers_json(&e.headers),
+        status,
+        error,
+        e.body,
+    ])?;
+    if inserted == 0 {
+        let original: Vec<u8> = tx
+            .prepare_cached(SELECT_ORIGINAL)?
+            .query_row(params![e.source, dedupe_time(e), hash.as_slice()], |row| {
+                row.get(0)
+            })?;
+        return Ok(InsertOutcome {
+            id: EventId::from(crate::rows::uuid(&original)?),
+            duplicate: true,
+        });
+    }
+    let at = e.received_at.timestamp_millis();
+    let mut delivery = tx.prepare_cached(INSERT_DELIVERY)?;
+    for row in e.delivery_rows() {
+        delivery.execute(params![
+            row.id.as_uuid().as_bytes().as_slice(),
+            id.as_slice(),
+            row.destination,
+            at,
+            row.lease_owner,
+            row.lease_until,
+        ])?;
+    }
+    Ok(InsertOutcome {
+        id: e.id,
+        duplicate: false,
+    })
+}
+
+const INSERT_ATTEMPT: &str = "INSERT INTO attempts (delivery_id, attempted_at, status_code, \
+    latency_ms, error, response_excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+const FINISH_ATTEMPT: &str = "UPDATE deliveries SET state = ?2, next_attempt_at = ?3, \
+    attempts = attempts + 1, last_status = ?4, last_error = ?5, lease_owner = NULL, \
+    lease_until = NULL, updated_at = ?6 WHERE id = ?1";
+
+/// Records an attempt and moves its delivery on.
+fn complete_one(tx: &rusqlite::Transaction<'_>, c: &Completion, now: i64) -> Result<(), Error> {
+    let id = c.delivery.as_uuid().into_bytes();
+    let a = &c.attempt;
+    tx.prepare_cached(INSERT_ATTEMPT)?.execute(params![
+        id.as_slice(),
+        a.attempted_at.timestamp_millis(),
+        a.status_code,
+        i64::try_from(a.latency_ms).unwrap_or(i64::MAX),
+        a.error,
+        a.response_excerpt,
+    ])?;
+    let (state, next) = match c.outcome {
+        Outcome::Succeeded => (DeliveryState::Succeeded, now),
+        Outcome::Retry(at) => (DeliveryState::Pending, at.timestamp_millis()),
+        Outcome::Dead => (DeliveryState::Dead, now),
+    };
+    tx.prepare_cached(FINISH_ATTEMPT)?.execute(params![
+        id.as_slice(),
+        state.as_str(),
+        next,
+        a.status_code,
+        a.error,
+        now,
+    ])?;
     Ok(())
 }
 
-/// Inserts a batch in one transaction: one multi-row `INSERT ... ON CONFLICT DO NOTHING`. When
-/// it inserted every row (the common case) that is all; otherwise one `SELECT` tells which
-/// events were duplicates (of stored events, or of each other within the batch) and their
-/// originals' IDs. No `RETURNING`: the driver would hand rows back one message at a time.
-async fn insert_batch(
-    tx: &mut SqliteConnection,
-    events: &[&NewEvent],
-) -> Result<Vec<InsertOutcome>, Error> {
-    let hashes: Vec<[u8; 16]> = events.iter().map(|e| dedupe_hash(&e.dedupe_key)).collect();
-    let ids: Vec<[u8; 16]> = events.iter().map(|e| e.id.as_uuid().into_bytes()).collect();
-
-    let mut insert: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-        "INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, event_type, dedupe_key, \
-         received_at, occurred_at, headers, parse_status, parse_error, body) ",
-    );
-    insert.push_values(
-        events.iter().zip(hashes.iter().zip(&ids)),
-        |mut b, (e, (hash, id))| {
-            let (status, error) = match &e.parse_status {
-                ParseStatus::Parsed => ("parsed", None),
-                ParseStatus::Unparsed(err) => ("unparsed", Some(err.as_str())),
-            };
-            b.push_bind(id.as_slice())
-                .push_bind(e.source.as_str())
-                .push_bind(dedupe_time(e))
-                .push_bind(hash.as_slice())
-                .push_bind(e.provider.as_str())
-                .push_bind(e.event_type.as_deref())
-                .push_bind(e.dedupe_key.as_str())
-                .push_bind(e.received_at.timestamp_millis())
-                .push_bind(e.occurred_at.map(|t| t.timestamp_millis()))
-                .push_bind(headers_json(&e.headers))
-                .push_bind(status)
-                .push_bind(error)
-                .push_bind(e.body.as_slice());
-        },
-    );
-    insert.push(" ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING");
-    let affected = insert.build().execute(&mut *tx).await?.rows_affected();
-
-    if affected == events.len() as u64 {
-        let outcomes: Vec<InsertOutcome> = events
-            .iter()
-            .map(|e| InsertOutcome {
-                id: e.id,
-                duplicate: false,
-            })
-            .collect();
-        insert_deliveries(tx, events, &outcomes).await?;
-        return Ok(outcomes);
-    }
-    let mut stored: HashMap<(String, i64, [u8; 16]), EventId> = HashMap::new();
-    {
-        let mut select: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-            "SELECT id, source, dedupe_time, dedupe_hash FROM events \
-             WHERE (source, dedupe_time, dedupe_hash) IN (",
-        );
-        let mut sep = select.separated(", ");
-        for (e, hash) in events.iter().zip(&hashes) {
-            sep.push("(")
-                .push_bind_unseparated(e.source.as_str())
-                .push_unseparated(", ")
-                .push_bind_unseparated(dedupe_time(e))
-                .push_unseparated(", ")
-                .push_bind_unseparated(hash.as_slice())
-                .push_unseparated(")");
-        }
-        select.push(")");
-        for row in select.build().fetch_all(&mut *tx).await? {
-            let hash: Vec<u8> = row.try_get("dedupe_hash")?;
-            let hash: [u8; 16] = hash
-                .try_into()
-                .map_err(|_| Error::Corrupt("dedupe hash length".into()))?;
-            stored.insert(
-                (row.try_get("source")?, row.try_get("dedupe_time")?, hash),
-                super::rows::event_id(&row)?,
-            );
-        }
-    }
-    let outcomes = events
-        .iter()
-        .zip(&hashes)
-        .map(|(e, hash)| {
-            let id = stored
-                .get(&(e.source.clone(), dedupe_time(e), *hash))
-                .ok_or_else(|| Error::Corrupt(format!("event {} missing after insert", e.id)))?;
-            Ok(InsertOutcome {
-                id: *id,
-                duplicate: *id != e.id,
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    insert_deliveries(tx, events, &outcomes).await?;
-    Ok(outcomes)
-}
-
-/// The outbox rows of the events that are new, in the same transaction as the events.
-async fn insert_deliveries(
-    tx: &mut SqliteConnection,
-    events: &[&NewEvent],
-    outcomes: &[InsertOutcome],
-) -> Result<(), Error> {
-    let rows: Vec<([u8; 16], [u8; 16], i64, crate::model::DeliveryRow<'_>)> = events
-        .iter()
-        .zip(outcomes)
-        .filter(|(_, o)| !o.duplicate)
-        .flat_map(|(e, _)| {
-            let at = e.received_at.timestamp_millis();
-            let event = e.id.as_uuid().into_bytes();
-            e.delivery_rows()
-                .map(move |row| (row.id.as_uuid().into_bytes(), event, at, row))
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut insert: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-        "INSERT INTO deliveries (id, event_id, destination, state, attempts, next_attempt_at, \
-         created_at, updated_at, lease_owner, lease_until) ",
-    );
-    insert.push_values(&rows, |mut b, (id, event, at, row)| {
-        b.push_bind(id.as_slice())
-            .push_bind(event.as_slice())
-            .push_bind(row.destination)
-            .push_bind("pending")
-            .push_bind(0i64)
-            .push_bind(*at)
-            .push_bind(*at)
-            .push_bind(*at)
-            .push_bind(row.lease_owner)
-            .push_bind(row.lease_until);
-    });
-    insert.push(" ON CONFLICT (event_id, destination) DO NOTHING");
-    insert.build().execute(&mut *tx).await?;
-    Ok(())
+/// A claimed delivery from a row of `d.id, d.event_id, d.attempts, e.source, e.provider,
+/// e.event_type, e.body`.
+pub(super) fn claimed(row: &rusqlite::Row<'_>, destination: &str) -> Result<Claimed, Error> {
+    let id: Vec<u8> = row.get(0)?;
+    let event: Vec<u8> = row.get(1)?;
+    let provider: String = row.get(4)?;
+    Ok(Claimed {
+        id: crate::rows::uuid(&id)?.into(),
+        destination: destination.to_owned(),
+        attempts: u32::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
+        event_id: crate::rows::uuid(&event)?.into(),
+        source: row.get(3)?,
+        provider: provider
+            .parse()
+            .map_err(|e: crate::UnknownProvider| Error::Corrupt(e.to_string()))?,
+        event_type: row.get(5)?,
+        body: row.get(6)?,
+    })
 }
