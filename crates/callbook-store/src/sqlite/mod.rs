@@ -98,6 +98,11 @@ fn migrator() -> Migrator {
             "deliveries",
             include_str!("../../migrations/sqlite/0002_deliveries.sql"),
         ),
+        (
+            3,
+            "pending index",
+            include_str!("../../migrations/sqlite/0003_pending_index.sql"),
+        ),
     ])
 }
 
@@ -586,16 +591,17 @@ impl Store for SqliteStore {
 
     async fn queue_stats(&self, now: DateTime<Utc>) -> Result<Vec<QueueStats>, Error> {
         let now = now.timestamp_millis();
+        // Two partial-index scans (pending, dead): the cost follows the queue, not the history.
         sqlx::query(
-            "SELECT destination, \
-               SUM(state = 'pending') AS pending, \
-               SUM(state = 'pending' AND next_attempt_at <= ?) AS due, \
-               MIN(CASE WHEN state = 'pending' AND next_attempt_at <= ? \
-                   THEN next_attempt_at END) AS oldest_due, \
-               SUM(state = 'dead') AS dead \
-             FROM deliveries WHERE state != 'succeeded' GROUP BY destination ORDER BY destination",
+            "SELECT destination, SUM(pending) AS pending, SUM(due) AS due, \
+               MIN(oldest_due) AS oldest_due, SUM(dead) AS dead FROM ( \
+               SELECT destination, 1 AS pending, next_attempt_at <= ?1 AS due, \
+                 CASE WHEN next_attempt_at <= ?1 THEN next_attempt_at END AS oldest_due, \
+                 0 AS dead FROM deliveries WHERE state = 'pending' \
+               UNION ALL \
+               SELECT destination, 0, 0, NULL, 1 FROM deliveries WHERE state = 'dead') \
+             GROUP BY destination ORDER BY destination",
         )
-        .bind(now)
         .bind(now)
         .fetch_all(&self.readers)
         .await?

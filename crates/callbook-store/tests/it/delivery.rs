@@ -222,6 +222,42 @@ async fn dead_deliveries_replay_and_single_retry(db: TestDb) {
     store.close().await;
 }
 
+async fn queue_stats_count_the_queue_not_the_history(db: TestDb) {
+    let store = db.open().await;
+    for key in ["k1", "k2", "k3", "k4"] {
+        store
+            .insert_event(event(key, &["crm", "warehouse"]))
+            .await
+            .expect("insert");
+    }
+    let now = Utc::now() + Days::seconds(1);
+    let crm = store
+        .claim("crm", "w", now, Duration::from_secs(30), 3)
+        .await
+        .expect("claim");
+    // crm: one succeeded, one dead, one retrying later, one still due.
+    let later = now + Days::seconds(60);
+    for (c, outcome) in crm
+        .iter()
+        .zip([Outcome::Succeeded, Outcome::Dead, Outcome::Retry(later)])
+    {
+        store
+            .complete(c.id, attempt(Some(500)), outcome)
+            .await
+            .expect("complete");
+    }
+    let stats = store.queue_stats(now).await.expect("stats");
+    let of = |name: &str| {
+        stats
+            .iter()
+            .find(|s| s.destination == name)
+            .map(|s| (s.pending, s.due, s.dead, s.oldest_due.is_some()))
+    };
+    assert_eq!(of("crm"), Some((2, 1, 1, true)));
+    assert_eq!(of("warehouse"), Some((4, 4, 0, true)));
+    store.close().await;
+}
+
 async fn replaying_a_time_range_covers_events_a_destination_never_had(db: TestDb) {
     let store = db.open().await;
     let start = Utc::now();
@@ -323,6 +359,7 @@ crate::both_backends!(
     pre_claimed_deliveries_are_leased_to_the_inserter_until_the_lease_ends,
     claims_lease_complete_and_retry,
     dead_deliveries_replay_and_single_retry,
+    queue_stats_count_the_queue_not_the_history,
     replaying_a_time_range_covers_events_a_destination_never_had,
     destinations_can_be_disabled_and_enabled,
     purge_removes_old_events_with_their_deliveries,
