@@ -100,8 +100,8 @@ fn migrator() -> Migrator {
         ),
         (
             3,
-            "pending index",
-            include_str!("../../migrations/sqlite/0003_pending_index.sql"),
+            "deliveries by id",
+            include_str!("../../migrations/sqlite/0003_deliveries_by_id.sql"),
         ),
     ])
 }
@@ -440,13 +440,8 @@ impl Store for SqliteStore {
     async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<DeliveryPage, Error> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(rows::SELECT_DELIVERY);
-        crate::rows::push_delivery_filters!(
-            qb,
-            query,
-            " AND seq < (SELECT seq FROM deliveries WHERE id = ",
-            ")"
-        );
-        qb.push(" ORDER BY seq DESC LIMIT ")
+        crate::rows::push_delivery_filters!(qb, query, " AND id < ", "");
+        qb.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(&self.readers).await?;
         let deliveries = rows
