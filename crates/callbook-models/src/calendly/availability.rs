@@ -12,12 +12,16 @@ pub struct UserBusyTime {
     #[serde(rename = "type")]
     pub type_: String,
     /// Start.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub start_time: Timestamp,
     /// End.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub end_time: Timestamp,
     /// Start including buffers.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub buffered_start_time: Option<Timestamp>,
     /// End including buffers.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub buffered_end_time: Option<Timestamp>,
     /// The Calendly event occupying the slot.
     pub event: Option<BusyEvent>,

@@ -69,6 +69,7 @@ pub struct ActivityLogPage<T> {
     /// Whether the total was capped.
     pub exceeds_max_total_count: Option<bool>,
     /// Time of the latest entry.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub last_event_time: Option<crate::Timestamp>,
 }
 

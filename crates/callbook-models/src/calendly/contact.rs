@@ -38,18 +38,25 @@ pub struct Contact {
     #[serde(default)]
     pub custom_fields: Vec<serde_json::Value>,
     /// Creation time.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub created_at: Option<Timestamp>,
     /// Last update.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub updated_at: Option<Timestamp>,
     /// Next meeting.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub next_meeting_date: Option<Timestamp>,
     /// Last meeting.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub last_meeting_date: Option<Timestamp>,
     /// Last interaction.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub last_interaction_date: Option<Timestamp>,
     /// First e-mail.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub first_email_date: Option<Timestamp>,
     /// Last e-mail.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub last_email_date: Option<Timestamp>,
 }
 
@@ -80,5 +87,6 @@ pub struct DeletedContact {
     /// The contact's URI.
     pub uri: ContactUri,
     /// When it was deleted.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub deleted_at: Option<Timestamp>,
 }

@@ -87,8 +87,10 @@ pub struct EventType {
     /// Colour, `#rrggbb`.
     pub color: Option<String>,
     /// Creation time.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// Last update.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub updated_at: Timestamp,
     /// Note for hosts.
     pub internal_note: Option<String>,
@@ -107,6 +109,7 @@ pub struct EventType {
     #[serde(default)]
     pub custom_questions: Vec<CustomQuestion>,
     /// When deleted.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub deleted_at: Option<Timestamp>,
     /// Managed by an admin.
     #[serde(default)]
@@ -196,6 +199,7 @@ pub struct AvailableTime {
     #[serde(default, with = "crate::num::count")]
     pub invitees_remaining: u32,
     /// Slot start.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub start_time: Timestamp,
     /// Link that books this slot.
     pub scheduling_url: Option<String>,

@@ -53,8 +53,10 @@ pub struct Invitee {
     /// The scheduled event.
     pub event: ScheduledEventUri,
     /// Creation time.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// Last update.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub updated_at: Timestamp,
     /// UTM parameters of the booking.
     #[serde(default)]
@@ -127,6 +129,7 @@ pub struct NoShow {
     /// The no-show's URI.
     pub uri: NoShowUri,
     /// When it was marked.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
 }
 
@@ -139,6 +142,7 @@ pub struct InviteeNoShow {
     /// The invitee marked.
     pub invitee: InviteeUri,
     /// When it was marked.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
 }
 
@@ -147,7 +151,9 @@ pub struct InviteeNoShow {
 #[non_exhaustive]
 pub struct Reconfirmation {
     /// When reconfirmation was requested.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// When the invitee confirmed.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub confirmed_at: Option<Timestamp>,
 }

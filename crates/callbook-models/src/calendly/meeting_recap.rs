@@ -24,8 +24,10 @@ pub struct MeetingRecap {
     /// `available`, `processing`, `unavailable` (list API).
     pub status: Option<String>,
     /// Creation time.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub created_at: Option<Timestamp>,
     /// Last update.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub updated_at: Option<Timestamp>,
 }
 
@@ -38,8 +40,10 @@ pub struct RecapEvent {
     /// Meeting name.
     pub name: Option<String>,
     /// Start.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub start_time: Option<Timestamp>,
     /// End.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub end_time: Option<Timestamp>,
     /// Location.
     pub location: Option<Location>,
@@ -66,6 +70,7 @@ pub struct RecapAttendee {
 #[non_exhaustive]
 pub struct MeetingRecapPayload {
     /// When the recap was created (absent on `updated`).
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub created_at: Option<Timestamp>,
     /// The meeting.
     pub event: Option<RecapEvent>,
@@ -90,5 +95,6 @@ pub struct DeletedRecap {
     /// The recap's URI.
     pub uri: MeetingRecapUri,
     /// When it was deleted.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub deleted_at: Option<Timestamp>,
 }

@@ -23,6 +23,7 @@ pub struct ActivityLogEntry {
     /// The entry's URI.
     pub uri: ActivityLogEntryUri,
     /// When it happened.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub occurred_at: Timestamp,
     /// Who did it.
     pub actor: Option<Actor>,

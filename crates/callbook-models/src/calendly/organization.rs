@@ -45,8 +45,10 @@ pub struct User {
     /// Avatar.
     pub avatar_url: Option<String>,
     /// Creation time.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// Last update.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub updated_at: Timestamp,
     /// The organization the user currently belongs to.
     pub current_organization: OrganizationUri,
@@ -69,8 +71,10 @@ pub struct Organization {
     /// `trial`, `free`, `paid`.
     pub stage: Option<String>,
     /// Creation time.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// Last update.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub updated_at: Timestamp,
 }
 
@@ -87,8 +91,10 @@ pub struct OrganizationMembership {
     /// The organization.
     pub organization: OrganizationUri,
     /// Creation time.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// Last update.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub updated_at: Timestamp,
 }
 
@@ -111,8 +117,10 @@ pub struct MembershipUser {
     /// Avatar.
     pub avatar_url: Option<String>,
     /// Creation time.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub created_at: Option<Timestamp>,
     /// Last update.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub updated_at: Option<Timestamp>,
 }
 
@@ -129,10 +137,13 @@ pub struct OrganizationInvitation {
     /// State.
     pub status: InvitationStatus,
     /// Creation time.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// Last update.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub updated_at: Timestamp,
     /// When it was last sent.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub last_sent_at: Option<Timestamp>,
     /// The user, once accepted.
     pub user: Option<UserUri>,
@@ -151,8 +162,10 @@ pub struct Group {
     /// Number of members.
     pub member_count: Option<u32>,
     /// Creation time.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub created_at: Option<Timestamp>,
     /// Last update.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub updated_at: Option<Timestamp>,
 }
 
@@ -171,7 +184,9 @@ pub struct GroupRelationship {
     /// The group.
     pub group: GroupUri,
     /// Creation time.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub created_at: Option<Timestamp>,
     /// Last update.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub updated_at: Option<Timestamp>,
 }

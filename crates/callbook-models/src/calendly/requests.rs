@@ -98,8 +98,10 @@ impl DeleteInviteeData {
 #[non_exhaustive]
 pub struct DeleteEventData {
     /// Start of the range.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub start_time: Timestamp,
     /// End of the range.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub end_time: Timestamp,
 }
 
@@ -178,6 +180,7 @@ pub struct CreateInvitee {
     /// The event type to book.
     pub event_type: EventTypeUri,
     /// Slot start.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub start_time: Timestamp,
     /// Who is booking.
     pub invitee: NewInvitee,

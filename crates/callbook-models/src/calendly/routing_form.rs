@@ -32,8 +32,10 @@ pub struct RoutingForm {
     #[serde(default)]
     pub questions: Vec<RoutingFormQuestion>,
     /// Creation time.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// Last update.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub updated_at: Timestamp,
 }
 
@@ -77,8 +79,10 @@ pub struct RoutingFormSubmission {
     /// `Invitee` or null.
     pub submitter_type: Option<String>,
     /// Creation time.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// Last update.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub updated_at: Timestamp,
 }
 

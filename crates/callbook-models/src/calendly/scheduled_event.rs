@@ -60,8 +60,10 @@ pub struct ScheduledEvent {
     /// `active` or `canceled`. Calendly's own `invitee.canceled` example keeps `active` here.
     pub status: Status,
     /// Start.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub start_time: Timestamp,
     /// End.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub end_time: Timestamp,
     /// The event type booked.
     pub event_type: EventTypeUri,
@@ -70,8 +72,10 @@ pub struct ScheduledEvent {
     /// How many invitees are booked.
     pub invitees_counter: Option<InviteesCounter>,
     /// Creation time.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// Last update.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub updated_at: Timestamp,
     /// Hosts.
     #[serde(default)]
@@ -119,8 +123,10 @@ pub struct EventGuest {
     /// The guest's e-mail.
     pub email: String,
     /// When the guest was added.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub created_at: Option<Timestamp>,
     /// Last update.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub updated_at: Option<Timestamp>,
 }
 
@@ -136,6 +142,7 @@ pub struct Cancellation {
     /// Host or invitee (absent in the 2023 spec's examples).
     pub canceler_type: Option<CancelerType>,
     /// When (absent in the 2023 spec).
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub created_at: Option<Timestamp>,
 }
 

@@ -274,7 +274,9 @@ impl<'de> Visitor<'de> for WebhookVisitor {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
                 "event" => event = Some(map.next_value()?),
-                "created_at" => created_at = Some(map.next_value()?),
+                "created_at" => {
+                    created_at = Some(map.next_value::<crate::time::rfc3339::Rfc3339>()?.0);
+                }
                 "created_by" => created_by = Some(map.next_value()?),
                 "payload" => match &event {
                     Some(name) => payload = Some(map.next_value_seed(PayloadSeed(name))?),

@@ -32,10 +32,13 @@ pub struct WebhookSubscription {
     /// Where events are sent.
     pub callback_url: String,
     /// Creation time.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub created_at: Timestamp,
     /// Last update.
+    #[serde(deserialize_with = "crate::time::rfc3339::deserialize")]
     pub updated_at: Timestamp,
     /// When Calendly started retrying failed deliveries, if it is.
+    #[serde(default, deserialize_with = "crate::time::rfc3339::option")]
     pub retry_started_at: Option<Timestamp>,
     /// Active or disabled.
     pub state: SubscriptionState,
