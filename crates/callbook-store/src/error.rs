@@ -13,6 +13,9 @@ pub enum Error {
     /// The SQLite writer's statement failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A thread of the store (the SQLite writer or checkpointer) could not be started.
+    #[error("cannot start a store thread: {0}")]
+    Thread(#[source] std::io::Error),
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

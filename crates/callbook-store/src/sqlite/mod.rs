@@ -256,14 +256,13 @@ impl SqliteStore {
             max: options.max_batch.max(1),
             gather,
         };
-        writer::spawn(writer_conn, rx, batching, done_tx)
-            .map_err(|e| Error::Corrupt(format!("cannot start the SQLite writer thread: {e}")))?;
+        writer::spawn(writer_conn, rx, batching, done_tx).map_err(Error::Thread)?;
         let checkpoints = Checkpointer::spawn(
             open_connection(&options, false)?,
             &options.path,
             checkpoint_interval,
         )
-        .map_err(|e| Error::Corrupt(format!("cannot start the SQLite checkpoint thread: {e}")))?;
+        .map_err(Error::Thread)?;
         Ok(Self {
             readers,
             writer: tx,
