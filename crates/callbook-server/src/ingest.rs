@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use callbook_store::{EventId, NewEvent, ParseStatus, Provider};
-use chrono::Utc;
 use http_body_util::{BodyExt, Limited};
 use serde::Serialize;
 use std::time::Instant;
@@ -124,7 +123,6 @@ async fn ingest(
         classified.dedupe_key,
         body.to_vec(),
     );
-    event.received_at = Utc::now();
     event.event_type = classified.event_type;
     event.occurred_at = classified.occurred_at;
     event.headers = KEPT_HEADERS

@@ -20,7 +20,22 @@ macro_rules! uuid_id {
         impl $name {
             /// A new time-ordered ID.
             pub fn new() -> Self {
-                Self(uuid::Uuid::now_v7())
+                Self::at(chrono::Utc::now())
+            }
+
+            /// A new ID whose time part (UUIDv7, millisecond precision) is `time`, so that
+            /// IDs sort by it. The random part comes from a thread-local generator: no
+            /// system call per ID.
+            pub fn at(time: chrono::DateTime<chrono::Utc>) -> Self {
+                let millis = u64::try_from(time.timestamp_millis()).unwrap_or(0);
+                let random: [u8; 10] = rand::random();
+                Self(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
+            }
+
+            /// The time part of the ID.
+            pub fn time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+                let (secs, nanos) = self.0.get_timestamp()?.to_unix();
+                chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
             }
 
             /// The UUID.
@@ -158,13 +173,14 @@ impl NewEvent {
         dedupe_key: impl Into<String>,
         body: Vec<u8>,
     ) -> Self {
+        let received_at = Utc::now();
         Self {
-            id: EventId::new(),
+            id: EventId::at(received_at),
             source: source.into(),
             provider,
             event_type: None,
             dedupe_key: dedupe_key.into(),
-            received_at: Utc::now(),
+            received_at,
             occurred_at: None,
             body,
             headers: Vec::new(),
@@ -281,3 +297,37 @@ pub struct EventPage {
 pub const DEFAULT_PAGE: u32 = 100;
 /// The largest page.
 pub const MAX_PAGE: u32 = 1000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DurationRound, TimeZone};
+
+    #[test]
+    fn an_event_id_carries_its_time_and_sorts_by_it() {
+        let early = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let later = early + chrono::Duration::milliseconds(1);
+        let a = EventId::at(early);
+        let b = EventId::at(later);
+        assert_eq!(a.time(), Some(early));
+        assert_eq!(b.time(), Some(later));
+        assert!(a < b);
+        assert_ne!(
+            EventId::at(early),
+            EventId::at(early),
+            "random part differs"
+        );
+        assert_eq!(a.as_uuid().get_version_num(), 7);
+    }
+
+    #[test]
+    fn a_new_event_id_is_its_arrival_time() {
+        let e = NewEvent::new("s", Provider::Calendly, "k", Vec::new());
+        assert_eq!(
+            e.id.time(),
+            e.received_at
+                .duration_trunc(chrono::Duration::milliseconds(1))
+                .ok()
+        );
+    }
+}
