@@ -415,7 +415,9 @@ impl Config {
             if dest.name.is_empty() || !destination_names.insert(dest.name.as_str()) {
                 return err(format!("{at}.name {:?} is empty or used twice", dest.name));
             }
-            if !(dest.url.starts_with("http://") || dest.url.starts_with("https://")) {
+            if !(dest.url.starts_with("http://") || dest.url.starts_with("https://"))
+                || dest.url.parse::<axum::http::Uri>().is_err()
+            {
                 return err(format!("{at}.url must be an http:// or https:// URL"));
             }
             if dest.secret.as_slice().is_empty() {

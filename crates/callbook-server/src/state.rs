@@ -106,7 +106,9 @@ impl AppState {
             destinations.push(Arc::new(Destination {
                 name: Arc::from(d.name.as_str()),
                 target: Target::Http {
-                    url: d.url.clone(),
+                    uri: d.url.parse().map_err(|e| {
+                        Error::Config(format!("destination {:?}: url: {e}", d.name))
+                    })?,
                     signer,
                     timeout: Duration::from_secs_f64(d.timeout_secs),
                 },

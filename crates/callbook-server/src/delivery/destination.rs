@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 /// How events reach a destination.
 pub(crate) enum Target {
     Http {
-        url: String,
+        uri: axum::http::Uri,
         signer: standard::Webhook,
         timeout: Duration,
     },

@@ -88,7 +88,7 @@ pub(crate) struct Engine {
     config: DeliveryConfig,
     pub(crate) wake: Notify,
     owner: String,
-    client: reqwest::Client,
+    client: http::Client,
     pub(crate) metrics: HashMap<String, DeliveryMetrics>,
 }
 
@@ -99,11 +99,7 @@ impl Engine {
         destinations: Vec<Arc<Destination>>,
         metrics: HashMap<String, DeliveryMetrics>,
     ) -> Result<Self, crate::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("callbook/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| crate::Error::Config(format!("HTTP client: {e}")))?;
+        let client = http::client();
         Ok(Self {
             store,
             destinations,
@@ -305,10 +301,10 @@ impl Engine {
         let attempted_at = Utc::now();
         let result = match &dest.target {
             Target::Http {
-                url,
+                uri,
                 signer,
                 timeout,
-            } => http::send(&self.client, url, signer, *timeout, &delivery).await,
+            } => http::send(&self.client, uri, signer, *timeout, &delivery).await,
             Target::Handler { handler, timeout } => {
                 let event = DeliveredEvent {
                     id: delivery.event_id,
@@ -329,7 +325,11 @@ impl Engine {
         };
         let latency = started.elapsed();
         drop(permit);
-        self.wake.notify_one();
+        // The freed permit matters to the dispatcher only if deliveries wait for it (a wake
+        // only claims for destinations with a backlog; the timer finds everything else).
+        if !dest.backlog.is_empty() {
+            self.wake.notify_one();
+        }
         let attempts_after = delivery.attempts + 1;
         let metrics = self.metrics.get(&*dest.name);
         if let Some(m) = metrics {
