@@ -24,12 +24,12 @@ macro_rules! uuid_id {
             }
 
             /// A new ID whose time part (UUIDv7, millisecond precision) is `time`, so that
-            /// IDs sort by it. The random part comes from a thread-local generator: no
-            /// system call per ID.
+            /// IDs sort by it; IDs made for the same millisecond sort in the order they were
+            /// made. The random part comes from a thread-local generator: no system call per
+            /// ID.
             pub fn at(time: chrono::DateTime<chrono::Utc>) -> Self {
                 let millis = u64::try_from(time.timestamp_millis()).unwrap_or(0);
-                let random: [u8; 10] = rand::random();
-                Self(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
+                Self($crate::model::uuid_v7(millis))
             }
 
             /// The time part of the ID.
@@ -72,6 +72,36 @@ macro_rules! uuid_id {
 }
 
 pub(crate) use uuid_id;
+
+/// The millisecond the last UUIDv7 was asked for, and what it got as `unix_millis << 12 |
+/// sequence`: IDs made for one millisecond, on any thread, take increasing sequence numbers in
+/// the 12 bits after the time (RFC 9562, method 1), so they sort in the order they were made.
+static LAST_V7: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((0, 0));
+
+/// A UUIDv7 for `millis`. A time earlier than the last one asked for (a clock step back, or an
+/// explicit past time) keeps its own time rather than joining the sequence.
+pub(crate) fn uuid_v7(millis: u64) -> uuid::Uuid {
+    let mut random: [u8; 10] = rand::random();
+    let millis = millis & 0xffff_ffff_ffff;
+    // A random start in the lower eighth leaves room for thousands of IDs per millisecond.
+    let start = millis << 12 | u64::from(random[0] & 0x01) << 8 | u64::from(random[1]);
+    let stamp = {
+        let mut last = LAST_V7
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if millis >= last.0 {
+            // Past 4,095 in one millisecond the carry moves into the next one: still in order.
+            let stamp = start.max(last.1 + 1);
+            *last = (millis, stamp);
+            stamp
+        } else {
+            start
+        }
+    };
+    random[0] = ((stamp >> 8) & 0x0f) as u8;
+    random[1] = stamp as u8;
+    uuid::Builder::from_unix_timestamp_millis(stamp >> 12, &random).into_uuid()
+}
 
 uuid_id!(
     /// An event's ID: a UUIDv7, so IDs sort by arrival time.
@@ -318,6 +348,38 @@ mod tests {
             "random part differs"
         );
         assert_eq!(a.as_uuid().get_version_num(), 7);
+    }
+
+    #[test]
+    fn ids_made_in_the_same_millisecond_sort_in_the_order_they_were_made() {
+        // Later than any ID the other tests make meanwhile: an ID for an earlier time than
+        // the last one keeps its time and does not join the sequence.
+        let later = Utc::now() + chrono::Duration::days(1);
+        let ids: Vec<EventId> = (0..5_000).map(|_| EventId::at(later)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..2_000).map(|_| EventId::new()).collect::<Vec<_>>()))
+            .collect();
+        let mut all: Vec<EventId> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let made = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), made, "no ID made twice");
+    }
+
+    #[test]
+    fn an_id_for_an_earlier_time_keeps_that_time() {
+        let now = Utc::now();
+        let _ = EventId::at(now);
+        let past = now - chrono::Duration::days(3);
+        let id = EventId::at(past);
+        assert_eq!(
+            id.time(),
+            past.duration_trunc(chrono::Duration::milliseconds(1)).ok()
+        );
     }
 
     #[test]
