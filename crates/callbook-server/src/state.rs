@@ -103,12 +103,15 @@ impl AppState {
                 standard::Webhook::from_whsec(secrets.iter().map(expose)).map_err(|error| {
                     Error::Config(format!("destination {:?}: secret: {error}", d.name))
                 })?;
+            let uri: axum::http::Uri = d
+                .url
+                .parse()
+                .map_err(|e| Error::Config(format!("destination {:?}: url: {e}", d.name)))?;
             destinations.push(Arc::new(Destination {
                 name: Arc::from(d.name.as_str()),
                 target: Target::Http {
-                    uri: d.url.parse().map_err(|e| {
-                        Error::Config(format!("destination {:?}: url: {e}", d.name))
-                    })?,
+                    proxied: crate::delivery::proxied(&uri),
+                    uri,
                     signer,
                     timeout: Duration::from_secs_f64(d.timeout_secs),
                 },

@@ -10,6 +10,7 @@ mod destination;
 mod http;
 
 pub(crate) use destination::{Breaker, BreakerState, Destination, Filter, Target};
+pub(crate) use http::proxied;
 
 use crate::config::{Config, DeliveryConfig};
 use crate::metrics::DeliveryMetrics;
@@ -88,7 +89,7 @@ pub(crate) struct Engine {
     config: DeliveryConfig,
     pub(crate) wake: Notify,
     owner: String,
-    client: http::Client,
+    clients: http::Clients,
     pub(crate) metrics: HashMap<String, DeliveryMetrics>,
 }
 
@@ -99,14 +100,17 @@ impl Engine {
         destinations: Vec<Arc<Destination>>,
         metrics: HashMap<String, DeliveryMetrics>,
     ) -> Result<Self, crate::Error> {
-        let client = http::client();
+        let any_proxied = destinations
+            .iter()
+            .any(|d| matches!(d.target, Target::Http { proxied: true, .. }));
+        let clients = http::Clients::new(any_proxied)?;
         Ok(Self {
             store,
             destinations,
             config: config.delivery.clone(),
             wake: Notify::new(),
             owner: format!("callbook-{}", uuid_like()),
-            client,
+            clients,
             metrics,
         })
     }
@@ -302,9 +306,10 @@ impl Engine {
         let result = match &dest.target {
             Target::Http {
                 uri,
+                proxied,
                 signer,
                 timeout,
-            } => http::send(&self.client, uri, signer, *timeout, &delivery).await,
+            } => http::send(&self.clients, uri, *proxied, signer, *timeout, &delivery).await,
             Target::Handler { handler, timeout } => {
                 let event = DeliveredEvent {
                     id: delivery.event_id,
