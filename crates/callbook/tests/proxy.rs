@@ -1,16 +1,13 @@
 //! A destination behind the environment's HTTP proxy: deliveries go through the proxy, as
 //! curl and reqwest would send them (`HTTP_PROXY`, absolute-form request line).
 
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use support::{callbook, free_listen, wait_listening};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn callbook(dir: &std::path::Path, listen: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_callbook"));
-    cmd.current_dir(dir).env("CALLBOOK_SERVER_LISTEN", listen);
-    cmd
-}
 
 #[tokio::test]
 async fn a_destination_behind_the_environment_proxy_is_delivered_through_it() {
@@ -22,12 +19,7 @@ async fn a_destination_behind_the_environment_proxy_is_delivered_through_it() {
         .mount(&proxy)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = free_listen();
     let run = |args: &[&str]| {
         let out = callbook(dir.path(), &listen).args(args).output().unwrap();
         assert!(
@@ -57,11 +49,7 @@ async fn a_destination_behind_the_environment_proxy_is_delivered_through_it() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_listening(&listen);
     run(&["send-test", "--source", "calendly"]);
 
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -1,16 +1,13 @@
 //! `callbook replay --wait` against a running server: the replay is scheduled, followed to the
 //! end, and every replayed delivery reaches the destination again.
 
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use support::{callbook, free_listen, wait_listening};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn callbook(dir: &std::path::Path, listen: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_callbook"));
-    cmd.current_dir(dir).env("CALLBOOK_SERVER_LISTEN", listen);
-    cmd
-}
 
 async fn wait_for(server: &MockServer, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -32,12 +29,7 @@ async fn replay_waits_for_every_replayed_delivery() {
         .mount(&sink)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = free_listen();
     assert!(
         callbook(dir.path(), &listen)
             .arg("init")
@@ -59,11 +51,7 @@ async fn replay_waits_for_every_replayed_delivery() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_listening(&listen);
     for _ in 0..3 {
         let out = callbook(dir.path(), &listen)
             .args(["send-test", "--source", "calendly"])

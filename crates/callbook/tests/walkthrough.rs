@@ -1,8 +1,10 @@
 //! Follows the README's five-minute walk-through literally: every `callbook ...` line of that
 //! block is run, in order, in an empty directory.
 
+mod support;
+
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use support::{free_listen, wait_listening};
 
 fn walkthrough_lines() -> Vec<String> {
     let readme = include_str!("../../../README.md");
@@ -18,14 +20,6 @@ fn walkthrough_lines() -> Vec<String> {
         .collect()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 #[test]
 fn the_readme_walkthrough_works() {
     let lines = walkthrough_lines();
@@ -33,7 +27,7 @@ fn the_readme_walkthrough_works() {
     let dir = tempfile::tempdir().expect("tmp");
     // The walk-through uses the default port; the test moves it to a free one through the
     // documented environment override, so parallel runs do not collide.
-    let listen = format!("127.0.0.1:{}", free_port());
+    let listen = free_listen();
     let mut background: Vec<Child> = Vec::new();
     let mut last_output = String::new();
     for line in &lines {
@@ -53,7 +47,7 @@ fn the_readme_walkthrough_works() {
                 .spawn()
                 .expect("spawn");
             background.push(child);
-            wait_ready(&listen);
+            wait_listening(&listen);
             continue;
         }
         let out = cmd.output().expect("run");
@@ -71,15 +65,4 @@ fn the_readme_walkthrough_works() {
     }
     assert!(last_output.contains("invitee.created"), "{last_output}");
     assert!(last_output.contains("calendly"), "{last_output}");
-}
-
-fn wait_ready(listen: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(listen).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("server did not start on {listen}");
 }

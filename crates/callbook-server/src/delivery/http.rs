@@ -207,6 +207,25 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// A response, or why there is none, from waiting for it until the deadline.
+fn answered<R, E>(
+    waited: Result<Result<R, E>, tokio::time::error::Elapsed>,
+    is_connect: impl Fn(&E) -> bool,
+) -> Result<R, Failure> {
+    match waited {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(e)) if is_connect(&e) => Err(Failure::Connect),
+        Ok(Err(_)) => Err(Failure::Request),
+        Err(_) => Err(Failure::TimedOut),
+    }
+}
+
+/// Adds `data` to the excerpt, up to [`EXCERPT_BYTES`] in all.
+fn keep(excerpt: &mut Vec<u8>, data: &[u8]) {
+    let room = EXCERPT_BYTES.saturating_sub(excerpt.len());
+    excerpt.extend_from_slice(&data[..data.len().min(room)]);
+}
+
 fn kept(bytes: Vec<u8>) -> Option<String> {
     (!bytes.is_empty()).then(|| String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -222,12 +241,8 @@ async fn direct(
         .body(Full::new(body))
         .map_err(|_| Failure::Request)?;
     *request.headers_mut() = headers;
-    let response = match timeout_at(deadline, client.request(request)).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) if e.is_connect() => return Err(Failure::Connect),
-        Ok(Err(_)) => return Err(Failure::Request),
-        Err(_) => return Err(Failure::TimedOut),
-    };
+    let waited = timeout_at(deadline, client.request(request)).await;
+    let response = answered(waited, hyper_util::client::legacy::Error::is_connect)?;
     let status = response.status();
     let retry_after = retry_after(response.headers());
     // The answer counts even if its body then stalls: keep what arrived before the deadline.
@@ -239,8 +254,7 @@ async fn direct(
             match body.frame().await {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
-                        let room = EXCERPT_BYTES - excerpt.len();
-                        excerpt.extend_from_slice(&data[..data.len().min(room)]);
+                        keep(&mut excerpt, &data);
                     }
                 }
                 _ => break,
@@ -263,22 +277,15 @@ async fn via_proxy(
     deadline: Instant,
 ) -> Result<Answer, Failure> {
     let request = client.post(uri.to_string()).headers(headers).body(body);
-    let mut response = match timeout_at(deadline, request.send()).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) if e.is_connect() => return Err(Failure::Connect),
-        Ok(Err(_)) => return Err(Failure::Request),
-        Err(_) => return Err(Failure::TimedOut),
-    };
+    let waited = timeout_at(deadline, request.send()).await;
+    let mut response = answered(waited, reqwest::Error::is_connect)?;
     let status = response.status();
     let retry_after = retry_after(response.headers());
     let mut excerpt = Vec::new();
     let _ = timeout_at(deadline, async {
         while excerpt.len() < EXCERPT_BYTES {
             match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    let room = EXCERPT_BYTES - excerpt.len();
-                    excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                }
+                Ok(Some(chunk)) => keep(&mut excerpt, &chunk),
                 _ => break,
             }
         }
