@@ -6,7 +6,7 @@
 //! `ALL_PROXY`, `NO_PROXY`, read as curl does) send through a proxy go through reqwest, which
 //! tunnels and authenticates for them.
 
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use axum::http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri};
 use bytes::Bytes;
 use callbook_signature::standard;
@@ -175,9 +175,11 @@ fn headers(signer: &standard::Webhook, delivery: &Claimed) -> Result<HeaderMap, 
     let signed = signer
         .sign(&msg_id, now, &delivery.body)
         .map_err(|e| format!("signing failed: {e}"))?;
-    let mut headers = HeaderMap::with_capacity(10);
+    let mut headers = HeaderMap::with_capacity(11);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+    // As reqwest and curl send it: some endpoints refuse a request without one.
+    headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
     let values = [
         (standard::ID_HEADER, signed.id),
         (standard::TIMESTAMP_HEADER, signed.timestamp),

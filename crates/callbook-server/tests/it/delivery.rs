@@ -260,6 +260,9 @@ async fn delivers_the_original_body_signed_with_standard_webhooks() {
     assert_eq!(h("callbook-provider").as_deref(), Some("calendly"));
     assert_eq!(h("callbook-event-type").as_deref(), Some("invitee.created"));
     assert_eq!(h("content-type").as_deref(), Some("application/json"));
+    assert_eq!(h("accept").as_deref(), Some("*/*"));
+    assert!(h("user-agent").is_some_and(|a| a.starts_with("callbook/")));
+    assert_eq!(h("callbook-attempt").as_deref(), Some("1"));
     // The body is the original bytes, and the signature verifies with the consumer's library.
     let stored = s.admin(&format!("/admin/events/{id}")).await;
     assert_eq!(
