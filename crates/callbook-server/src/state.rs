@@ -103,15 +103,14 @@ impl AppState {
                 standard::Webhook::from_whsec(secrets.iter().map(expose)).map_err(|error| {
                     Error::Config(format!("destination {:?}: secret: {error}", d.name))
                 })?;
-            let uri: axum::http::Uri = d
-                .url
-                .parse()
+            let endpoint = crate::delivery::endpoint(&d.url)
                 .map_err(|e| Error::Config(format!("destination {:?}: url: {e}", d.name)))?;
             destinations.push(Arc::new(Destination {
                 name: Arc::from(d.name.as_str()),
                 target: Target::Http {
-                    proxied: crate::delivery::proxied(&uri),
-                    uri,
+                    proxied: crate::delivery::proxied(&endpoint.uri),
+                    uri: endpoint.uri,
+                    authorization: endpoint.authorization,
                     signer,
                     timeout: Duration::from_secs_f64(d.timeout_secs),
                 },
@@ -123,7 +122,7 @@ impl AppState {
                     Duration::from_secs_f64(config.delivery.breaker_cooldown_secs.max(0.0)),
                 )),
                 disabled: AtomicBool::new(false),
-                url: Some(d.url.clone()),
+                url: Some(endpoint.shown),
                 backlog: Default::default(),
             }));
             delivery_metrics.insert(d.name.clone(), metrics.destination(&d.name));

@@ -11,6 +11,8 @@ use tokio::sync::Semaphore;
 pub(crate) enum Target {
     Http {
         uri: axum::http::Uri,
+        /// Basic credentials from the URL's `user:password@`, sent as `Authorization`.
+        authorization: Option<axum::http::HeaderValue>,
         /// Whether the environment's proxy settings send it through a proxy.
         proxied: bool,
         signer: standard::Webhook,

@@ -6,8 +6,11 @@
 //! `ALL_PROXY`, `NO_PROXY`, read as curl does) send through a proxy go through reqwest, which
 //! tunnels and authenticates for them.
 
-use axum::http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use super::Target;
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use callbook_signature::standard;
 use callbook_store::Claimed;
@@ -58,6 +61,51 @@ impl Clients {
     }
 }
 
+/// A destination's URL made ready to send to: the URI without the `user:password@` it may
+/// carry, those credentials as a Basic `Authorization` value (as curl and reqwest send them),
+/// and the URL with the credentials masked, for the admin API.
+pub(crate) struct Endpoint {
+    pub(crate) uri: Uri,
+    pub(crate) authorization: Option<HeaderValue>,
+    pub(crate) shown: String,
+}
+
+pub(crate) fn endpoint(url: &str) -> Result<Endpoint, String> {
+    let uri: Uri = url.parse().map_err(|e| format!("{e}"))?;
+    let Some((userinfo, host)) = uri
+        .authority()
+        .and_then(|a| a.as_str().rsplit_once('@'))
+        .map(|(u, h)| (u.to_owned(), h.to_owned()))
+    else {
+        return Ok(Endpoint {
+            uri,
+            authorization: None,
+            shown: url.to_owned(),
+        });
+    };
+    let (user, password) = userinfo.split_once(':').unwrap_or((&userinfo, ""));
+    let decoded = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let credentials = format!("{}:{}", decoded(user), decoded(password));
+    let mut authorization =
+        HeaderValue::try_from(format!("Basic {}", STANDARD.encode(credentials)))
+            .map_err(|_| "credentials that cannot be a header".to_owned())?;
+    authorization.set_sensitive(true);
+    // The user name can be a token too: none of it is shown.
+    let shown = url.replacen(&format!("{userinfo}@"), "***@", 1);
+    let mut parts = uri.into_parts();
+    parts.authority = Some(host.parse().map_err(|e| format!("{e}"))?);
+    let uri = Uri::from_parts(parts).map_err(|e| format!("{e}"))?;
+    Ok(Endpoint {
+        uri,
+        authorization: Some(authorization),
+        shown,
+    })
+}
+
 /// Whether the environment's proxy settings send requests to `uri` through a proxy.
 pub(crate) fn proxied(uri: &Uri) -> bool {
     Matcher::from_env().intercept(uri).is_some()
@@ -101,18 +149,25 @@ impl AttemptResult {
     }
 }
 
-pub(crate) async fn send(
-    clients: &Clients,
-    uri: &Uri,
-    proxied: bool,
-    signer: &standard::Webhook,
-    timeout: Duration,
-    delivery: &Claimed,
-) -> AttemptResult {
-    let headers = match headers(signer, delivery) {
+pub(crate) async fn send(clients: &Clients, target: &Target, delivery: &Claimed) -> AttemptResult {
+    let Target::Http {
+        uri,
+        authorization,
+        proxied,
+        signer,
+        timeout,
+    } = target
+    else {
+        return AttemptResult::failure(None, "not an HTTP destination".into(), None, None);
+    };
+    let (proxied, timeout) = (*proxied, *timeout);
+    let mut headers = match headers(signer, delivery) {
         Ok(h) => h,
         Err(why) => return AttemptResult::failure(None, why, None, None),
     };
+    if let Some(authorization) = authorization {
+        headers.insert(AUTHORIZATION, authorization.clone());
+    }
     let body = Bytes::from(delivery.body.clone());
     let deadline = Instant::now() + timeout;
     let answered = match (&clients.proxied, proxied) {
@@ -298,4 +353,30 @@ async fn via_proxy(
         retry_after,
         excerpt: kept(excerpt),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_a_url_become_a_basic_authorization() {
+        let e = endpoint("https://hooks:p%40ss@crm.example.com:8443/in?x=1").unwrap();
+        assert_eq!(e.uri.to_string(), "https://crm.example.com:8443/in?x=1");
+        let auth = e.authorization.unwrap();
+        assert!(auth.is_sensitive());
+        // base64("hooks:p@ss")
+        assert_eq!(auth.to_str().unwrap(), "Basic aG9va3M6cEBzcw==");
+        assert_eq!(e.shown, "https://***@crm.example.com:8443/in?x=1");
+        assert!(!format!("{auth:?}").contains("aG9va3M6"));
+    }
+
+    #[test]
+    fn a_url_without_credentials_is_sent_and_shown_as_written() {
+        let e = endpoint("http://127.0.0.1:9000/hook").unwrap();
+        assert_eq!(e.uri.to_string(), "http://127.0.0.1:9000/hook");
+        assert!(e.authorization.is_none());
+        assert_eq!(e.shown, "http://127.0.0.1:9000/hook");
+        assert!(endpoint("http://exa mple.com/").is_err());
+    }
 }

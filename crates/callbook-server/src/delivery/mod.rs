@@ -10,7 +10,7 @@ mod destination;
 mod http;
 
 pub(crate) use destination::{Breaker, BreakerState, Destination, Filter, Target};
-pub(crate) use http::proxied;
+pub(crate) use http::{endpoint, proxied};
 
 use crate::config::{Config, DeliveryConfig};
 use crate::metrics::DeliveryMetrics;
@@ -304,12 +304,7 @@ impl Engine {
         let started = Instant::now();
         let attempted_at = Utc::now();
         let result = match &dest.target {
-            Target::Http {
-                uri,
-                proxied,
-                signer,
-                timeout,
-            } => http::send(&self.clients, uri, *proxied, signer, *timeout, &delivery).await,
+            Target::Http { .. } => http::send(&self.clients, &dest.target, &delivery).await,
             Target::Handler { handler, timeout } => {
                 let event = DeliveredEvent {
                     id: delivery.event_id,

@@ -235,6 +235,26 @@ impl Running {
 }
 
 #[tokio::test]
+async fn credentials_in_a_destination_url_are_sent_as_basic_auth_and_never_shown() {
+    let sink = Sink::start(Mode::Ok).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = sink.url.replacen("http://", "http://hooks:s3cr%40t@", 1);
+    let s = Running::start(&dir, &format!("{FAST}{}", destination("crm", &url, ""))).await;
+    s.send("BASIC1").await;
+    s.wait_delivery("crm", |d| d["state"] == "succeeded").await;
+    let got = sink.delivered();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].0.get("authorization").and_then(|v| v.to_str().ok()),
+        Some("Basic aG9va3M6czNjckB0"), // base64("hooks:s3cr@t")
+    );
+    let dests = s.admin("/admin/destinations").await.to_string();
+    assert!(!dests.contains("s3cr"), "{dests}");
+    assert!(!dests.contains("hooks"), "{dests}");
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn delivers_the_original_body_signed_with_standard_webhooks() {
     let sink = Sink::start(Mode::Ok).await;
     let dir = tempfile::tempdir().expect("tmp");
