@@ -224,6 +224,10 @@ pub struct DatabaseConfig {
     /// PostgreSQL statement timeout in milliseconds. Default 10000.
     #[serde(default = "default_statement_timeout_ms")]
     pub statement_timeout_ms: u64,
+    /// PostgreSQL: how long a request waits for a pooled connection (including reconnecting
+    /// while the database is down) before it fails with 503. Default 3000.
+    #[serde(default = "default_acquire_timeout_ms")]
+    pub acquire_timeout_ms: u64,
 }
 
 fn default_max_connections() -> u32 {
@@ -234,12 +238,17 @@ fn default_statement_timeout_ms() -> u64 {
     10_000
 }
 
+fn default_acquire_timeout_ms() -> u64 {
+    3_000
+}
+
 impl DatabaseConfig {
     /// The store options these settings give.
     pub fn open_options(&self) -> callbook_store::OpenOptions {
         let mut options = callbook_store::OpenOptions::new(self.durability.into());
         options.max_connections = self.max_connections.max(1);
         options.statement_timeout = std::time::Duration::from_millis(self.statement_timeout_ms);
+        options.acquire_timeout = std::time::Duration::from_millis(self.acquire_timeout_ms);
         options
     }
 }
@@ -255,6 +264,7 @@ impl Default for DatabaseConfig {
             durability: DurabilityConfig::default(),
             max_connections: default_max_connections(),
             statement_timeout_ms: default_statement_timeout_ms(),
+            acquire_timeout_ms: default_acquire_timeout_ms(),
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct OpenOptions {
     pub max_connections: u32,
     /// PostgreSQL statement timeout.
     pub statement_timeout: std::time::Duration,
+    /// PostgreSQL: how long to wait for a pooled connection, reconnecting meanwhile.
+    pub acquire_timeout: std::time::Duration,
 }
 
 impl OpenOptions {
@@ -53,6 +55,7 @@ impl OpenOptions {
             durability,
             max_connections: pg.max_connections,
             statement_timeout: pg.statement_timeout,
+            acquire_timeout: pg.acquire_timeout,
         }
     }
 }
@@ -66,7 +69,8 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let pg = PostgresOptions::new(url)
             .max_connections(options.max_connections)
-            .statement_timeout(options.statement_timeout);
+            .statement_timeout(options.statement_timeout)
+            .acquire_timeout(options.acquire_timeout);
         return Ok(Arc::new(PostgresStore::open(pg).await?));
     }
     Err(Error::UnsupportedUrl(redacted_url(url)))

@@ -21,7 +21,7 @@ fn config(dir: &std::path::Path, db: &str, sink: &str) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            "[database]\nurl = \"{db}\"\nmax_connections = 8\n\
+            "[database]\nurl = \"{db}\"\nmax_connections = 8\nacquire_timeout_ms = 300\n\
              [delivery]\nlease_margin_secs = 1\npoll_interval_ms = 100\n\
              [[sources]]\nname = \"cal\"\nprovider = \"calendly\"\nsigning_keys = [\"{KEY}\"]\n\
              [[destinations]]\nname = \"sink\"\nurl = \"{sink}/hook\"\n\
