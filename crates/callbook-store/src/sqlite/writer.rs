@@ -14,7 +14,7 @@ use crate::Error;
 use crate::delivery::{AttemptRecord, Claimed, DeliveryId, DeliveryState, Outcome};
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
 use crate::rows::{dedupe_hash, dedupe_time};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
@@ -198,15 +198,24 @@ fn commit_group(
     }
 }
 
-/// Runs `f` in an immediate transaction, committing on success.
+/// Runs `f` in an immediate transaction, committing on success and rolling back otherwise.
+/// `BEGIN` and `COMMIT` go through the statement cache: rusqlite's `Transaction` prepares them
+/// anew for every batch.
 pub(super) fn in_transaction<T>(
     conn: &mut Connection,
-    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Error>,
+    f: impl FnOnce(&Connection) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let value = f(&tx)?;
-    tx.commit()?;
-    Ok(value)
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let result = f(conn).and_then(|value| {
+        conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(value)
+    });
+    if result.is_err() && !conn.is_autocommit() {
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            tracing::warn!(error = %e, "rolling back a failed write");
+        }
+    }
+    result
 }
 
 const INSERT_EVENT: &str = "INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, \
@@ -224,7 +233,7 @@ const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, event_id, destination
 
 /// Inserts one event, or finds the original it duplicates (stored before, or earlier in the
 /// same batch); the outbox rows of a new event go in the same transaction.
-fn insert_one(tx: &rusqlite::Transaction<'_>, e: &NewEvent) -> Result<InsertOutcome, Error> {
+fn insert_one(tx: &Connection, e: &NewEvent) -> Result<InsertOutcome, Error> {
     let hash = dedupe_hash(&e.dedupe_key);
     let id = e.id.as_uuid().into_bytes();
     let (status, error) = match &e.parse_status {
@@ -283,7 +292,7 @@ const FINISH_ATTEMPT: &str = "UPDATE deliveries SET state = ?2, next_attempt_at 
     lease_until = NULL, updated_at = ?6 WHERE id = ?1";
 
 /// Records an attempt and moves its delivery on.
-fn complete_one(tx: &rusqlite::Transaction<'_>, c: &Completion, now: i64) -> Result<(), Error> {
+fn complete_one(tx: &Connection, c: &Completion, now: i64) -> Result<(), Error> {
     let id = c.delivery.as_uuid().into_bytes();
     let a = &c.attempt;
     tx.prepare_cached(INSERT_ATTEMPT)?.execute(params![

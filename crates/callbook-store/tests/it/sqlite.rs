@@ -65,3 +65,48 @@ async fn closing_folds_the_wal_into_the_database_file() {
             > 100_000
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    // A trigger stands in for any failure of one row (a constraint, a value SQLite rejects).
+    let side = rusqlite::Connection::open(dir.path().join("events.db")).expect("side connection");
+    side.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.source = 'poison' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+    )
+    .expect("trigger");
+    drop(side);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let store = store.clone();
+        let source = if i == 32 { "poison" } else { "cal" };
+        tasks.spawn(async move {
+            (
+                source,
+                store
+                    .insert_event(event(source, &format!("k{i}"), b"{}"))
+                    .await,
+            )
+        });
+    }
+    let mut stored = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined.expect("task") {
+            ("poison", result) => assert!(result.is_err(), "the refused event reports an error"),
+            (_, result) => stored.push(result.expect("the others are stored").id),
+        }
+    }
+    assert_eq!(stored.len(), 63);
+    for id in stored {
+        assert!(store.get_event(id).await.expect("get").is_some());
+    }
+    // The writer rolled the failed transactions back and goes on.
+    store
+        .insert_event(event("cal", "after", b"{}"))
+        .await
+        .expect("the next insert succeeds");
+    store.close().await;
+}
