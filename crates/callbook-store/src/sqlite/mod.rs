@@ -120,11 +120,11 @@ pub struct SqliteStore {
 /// own. `PASSIVE` never blocks the writer or readers, but under continuous writes it never
 /// catches up with the end of the WAL, so the WAL would grow without bound; once it is large,
 /// a `RESTART` checkpoint lets the next commit start the WAL from its beginning. `RESTART`
-/// holds the writer while it copies what is left and syncs, so passive rounds first bring
-/// what is left down to a few frames.
+/// holds the writer while it copies what is left and syncs both files, so everything that can
+/// be done without holding it is done first.
 fn checkpoint_loop(
     conn: &rusqlite::Connection,
-    wal: &Path,
+    files: &DatabaseFiles,
     interval: Duration,
     stop: &std::sync::mpsc::Receiver<()>,
 ) {
@@ -132,23 +132,28 @@ fn checkpoint_loop(
     const RESTART_AFTER_FRAMES: i64 = 2048;
     /// Frames a `RESTART` may be left to copy.
     const RESTART_BACKLOG: i64 = 64;
-    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
-        let mut round = passive_checkpoint(conn);
-        if matches!(round, Some((log, _)) if log > RESTART_AFTER_FRAMES) {
-            for _ in 0..8 {
-                match round {
-                    Some((log, copied)) if log - copied > RESTART_BACKLOG => {
-                        round = passive_checkpoint(conn);
-                    }
-                    _ => break,
+    let catch_up = |mut round: Option<(i64, i64)>| {
+        for _ in 0..8 {
+            match round {
+                Some((log, copied)) if log - copied > RESTART_BACKLOG => {
+                    round = passive_checkpoint(conn);
                 }
+                _ => break,
             }
-            // The first commit after a restart syncs the WAL (its new header) while holding
-            // the write lock, flushing every frame written since the last sync; flushing them
-            // here first leaves that sync almost nothing to do.
-            if let Err(e) = std::fs::File::open(wal).and_then(|f| f.sync_data()) {
-                tracing::warn!(error = %e, "syncing the WAL before a restart failed");
-            }
+        }
+    };
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
+        let round = passive_checkpoint(conn);
+        if matches!(round, Some((log, _)) if log > RESTART_AFTER_FRAMES) {
+            catch_up(round);
+            // `PASSIVE` rounds that never reach the end of the WAL never sync the database
+            // file, so the `RESTART` would flush every page copied since the last one while
+            // holding the writer: tens of milliseconds of stalled commits on this disk.
+            // Flushing them here first leaves it a few pages.
+            sync(&files.database, "database");
+            catch_up(passive_checkpoint(conn));
+            // Likewise the WAL, which the `RESTART` syncs before copying.
+            sync(&files.wal, "WAL");
             if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
                 tracing::warn!(error = %e, "WAL restart checkpoint failed");
             }
@@ -156,6 +161,18 @@ fn checkpoint_loop(
     }
     // A last full checkpoint leaves a compact database file behind.
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
+
+/// The database file and its WAL, which the checkpoint thread syncs ahead of SQLite.
+struct DatabaseFiles {
+    database: PathBuf,
+    wal: PathBuf,
+}
+
+fn sync(path: &Path, what: &str) {
+    if let Err(e) = std::fs::File::open(path).and_then(|f| f.sync_data()) {
+        tracing::warn!(error = %e, file = what, "syncing ahead of a WAL restart failed");
+    }
 }
 
 /// One `PASSIVE` checkpoint: frames in the WAL and frames copied, or `None` if it failed.
@@ -186,13 +203,16 @@ impl Checkpointer {
     ) -> std::io::Result<Self> {
         let mut wal = database.as_os_str().to_owned();
         wal.push("-wal");
-        let wal = PathBuf::from(wal);
+        let files = DatabaseFiles {
+            database: database.to_owned(),
+            wal: PathBuf::from(wal),
+        };
         let (stop, stopped) = std::sync::mpsc::channel();
         let (done_tx, done) = oneshot::channel();
         std::thread::Builder::new()
             .name("callbook-sqlite-checkpoints".into())
             .spawn(move || {
-                checkpoint_loop(&conn, &wal, interval, &stopped);
+                checkpoint_loop(&conn, &files, interval, &stopped);
                 drop(conn);
                 let _ = done_tx.send(());
             })?;
@@ -313,9 +333,11 @@ fn open_connection(options: &SqliteOptions, writer: bool) -> Result<rusqlite::Co
     // checkpoint copies the WAL into the database file and fsyncs it, which would stall every
     // request waiting on that commit. The checkpoint thread does it instead.
     let autocheckpoint = if writer { 20_000 } else { 0 };
+    // A burst of writes faster than checkpoints can follow grows the WAL; once it restarts,
+    // the file is cut back to 64 MiB instead of keeping its high-water mark for good.
     conn.execute_batch(&format!(
         "PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
-         PRAGMA wal_autocheckpoint = {autocheckpoint};"
+         PRAGMA wal_autocheckpoint = {autocheckpoint}; PRAGMA journal_size_limit = 67108864;"
     ))?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
