@@ -151,6 +151,10 @@ fn checkpoint_loop(
             // holding the writer: tens of milliseconds of stalled commits on this disk.
             // Flushing them here first leaves it a few pages.
             sync(&files.database, "database");
+            // That sync takes long enough for new commits to need copying; a second, short
+            // round leaves the `RESTART` only what arrives during it.
+            catch_up(passive_checkpoint(conn));
+            sync(&files.database, "database");
             catch_up(passive_checkpoint(conn));
             // Likewise the WAL, which the `RESTART` syncs before copying.
             sync(&files.wal, "WAL");
