@@ -416,35 +416,21 @@ impl Store for SqliteStore {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Claimed>, Error> {
-        let (destination, owner) = (destination.to_owned(), owner.to_owned());
         let now_ms = now.timestamp_millis();
-        let until = now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
-        self.write(move |conn| {
-            // One writer: nothing can claim between this SELECT and the UPDATE below.
-            writer::in_transaction(conn, |tx| {
-                let mut select = tx.prepare_cached(
-                    "SELECT d.id, d.event_id, d.attempts, e.source, e.provider, e.event_type, \
-                     e.body FROM deliveries d JOIN events e ON e.id = d.event_id \
-                     WHERE d.destination = ?1 AND d.state = 'pending' \
-                     AND d.next_attempt_at <= ?2 \
-                     AND (d.lease_until IS NULL OR d.lease_until <= ?2) \
-                     ORDER BY d.next_attempt_at LIMIT ?3",
-                )?;
-                let mut rows = select.query(params![destination, now_ms, i64::from(limit)])?;
-                let mut claimed = Vec::new();
-                while let Some(row) = rows.next()? {
-                    claimed.push(writer::claimed(row, &destination)?);
-                }
-                let mut lease = tx.prepare_cached(
-                    "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2 WHERE id = ?3",
-                )?;
-                for c in &claimed {
-                    lease.execute(params![owner, until, c.id.as_uuid().as_bytes().as_slice()])?;
-                }
-                Ok(claimed)
-            })
-        })
-        .await
+        let (reply, rx) = oneshot::channel();
+        let claim = writer::Claim {
+            destination: destination.to_owned(),
+            owner: owner.to_owned(),
+            now: now_ms,
+            until: now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2),
+            limit,
+            reply,
+        };
+        self.writer
+            .send(writer::Job::Claim(claim))
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
     }
 
     async fn complete(

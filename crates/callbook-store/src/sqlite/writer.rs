@@ -28,12 +28,24 @@ pub(super) struct Completion {
     pub(super) reply: oneshot::Sender<Result<(), Error>>,
 }
 
+/// Claims due deliveries of one destination, leasing them to `owner` until `until` (UNIX ms).
+pub(super) struct Claim {
+    pub(super) destination: String,
+    pub(super) owner: String,
+    pub(super) now: i64,
+    pub(super) until: i64,
+    pub(super) limit: u32,
+    pub(super) reply: oneshot::Sender<Result<Vec<Claimed>, Error>>,
+}
+
 pub(super) enum Job {
     Insert {
         event: NewEvent,
         reply: oneshot::Sender<Result<InsertOutcome, Error>>,
     },
     Complete(Completion),
+    /// Runs in the group's transaction: a claim of its own cost a commit of its own.
+    Claim(Claim),
     Run(Task),
     Shutdown,
 }
@@ -68,6 +80,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching) {
     let max = batching.max.max(1);
     let mut inserts: Vec<(NewEvent, Reply)> = Vec::with_capacity(max);
     let mut completions: Vec<Completion> = Vec::with_capacity(max);
+    let mut claims: Vec<Claim> = Vec::new();
     let mut shutting_down = false;
     while !shutting_down {
         let Some(first) = rx.blocking_recv() else {
@@ -83,6 +96,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching) {
                 match job {
                     Job::Insert { event, reply } => inserts.push((event, reply)),
                     Job::Complete(c) => completions.push(c),
+                    Job::Claim(c) => claims.push(c),
                     Job::Run(t) => {
                         task = Some(t);
                         break;
@@ -113,8 +127,8 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching) {
                 Err(_) => break,
             }
         }
-        if !inserts.is_empty() || !completions.is_empty() {
-            commit_group(&mut conn, &mut inserts, &mut completions);
+        if !inserts.is_empty() || !completions.is_empty() || !claims.is_empty() {
+            commit_group(&mut conn, &mut inserts, &mut completions, &mut claims);
         }
         if let Some(task) = task {
             task(&mut conn);
@@ -127,6 +141,9 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching) {
                 let _ = reply.send(Err(Error::Closed));
             }
             Job::Complete(c) => {
+                let _ = c.reply.send(Err(Error::Closed));
+            }
+            Job::Claim(c) => {
                 let _ = c.reply.send(Err(Error::Closed));
             }
             Job::Run(_) | Job::Shutdown => {}
@@ -151,12 +168,15 @@ pub(super) fn retry_when_busy(attempt: i32) -> bool {
     true
 }
 
-/// Commits a group in one transaction. If it fails, each job runs again in a transaction of
-/// its own, so one bad event fails alone instead of taking its batch with it.
+/// Commits a group in one transaction; claims run last in it, so they see the deliveries this
+/// group inserted and return nothing that is not committed. If the group fails, each job runs
+/// again in a transaction of its own, so one bad event fails alone instead of taking its batch
+/// with it.
 fn commit_group(
     conn: &mut Connection,
     inserts: &mut Vec<(NewEvent, Reply)>,
     completions: &mut Vec<Completion>,
+    claims: &mut Vec<Claim>,
 ) {
     let now = chrono::Utc::now().timestamp_millis();
     let together = in_transaction(conn, |tx| {
@@ -167,19 +187,26 @@ fn commit_group(
         for c in completions.iter() {
             complete_one(tx, c, now)?;
         }
-        Ok(outcomes)
+        let claimed = claims
+            .iter()
+            .map(|c| claim_one(tx, c))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok((outcomes, claimed))
     });
     match together {
-        Ok(outcomes) => {
+        Ok((outcomes, claimed)) => {
             for ((_, reply), outcome) in inserts.drain(..).zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
             }
             for c in completions.drain(..) {
                 let _ = c.reply.send(Ok(()));
             }
+            for (c, deliveries) in claims.drain(..).zip(claimed) {
+                let _ = c.reply.send(Ok(deliveries));
+            }
         }
         Err(e) => {
-            tracing::warn!(error = %e, jobs = inserts.len() + completions.len(), "write group failed; committing its jobs one by one");
+            tracing::warn!(error = %e, jobs = inserts.len() + completions.len() + claims.len(), "write group failed; committing its jobs one by one");
             for (event, reply) in inserts.drain(..) {
                 let result = in_transaction(conn, |tx| insert_one(tx, &event));
                 if let Err(e) = &result {
@@ -194,8 +221,40 @@ fn commit_group(
                 }
                 let _ = c.reply.send(result);
             }
+            for c in claims.drain(..) {
+                let result = in_transaction(conn, |tx| claim_one(tx, &c));
+                let _ = c.reply.send(result);
+            }
         }
     }
+}
+
+const SELECT_DUE: &str = "SELECT d.id, d.event_id, d.attempts, e.source, e.provider, \
+    e.event_type, e.body FROM deliveries d JOIN events e ON e.id = d.event_id \
+    WHERE d.destination = ?1 AND d.state = 'pending' AND d.next_attempt_at <= ?2 \
+    AND (d.lease_until IS NULL OR d.lease_until <= ?2) \
+    ORDER BY d.next_attempt_at LIMIT ?3";
+
+const LEASE: &str = "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2 WHERE id = ?3";
+
+/// Leases up to `limit` due deliveries. The writer is the only one: nothing can claim between
+/// the SELECT and the UPDATEs.
+fn claim_one(tx: &Connection, c: &Claim) -> Result<Vec<Claimed>, Error> {
+    let mut select = tx.prepare_cached(SELECT_DUE)?;
+    let mut rows = select.query(params![c.destination, c.now, i64::from(c.limit)])?;
+    let mut claimed = Vec::new();
+    while let Some(row) = rows.next()? {
+        claimed.push(self::claimed(row, &c.destination)?);
+    }
+    let mut lease = tx.prepare_cached(LEASE)?;
+    for d in &claimed {
+        lease.execute(params![
+            c.owner,
+            c.until,
+            d.id.as_uuid().as_bytes().as_slice()
+        ])?;
+    }
+    Ok(claimed)
 }
 
 /// Runs `f` in an immediate transaction, committing on success and rolling back otherwise.
