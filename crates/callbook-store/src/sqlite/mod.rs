@@ -309,12 +309,22 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut rusqlite::Connection) -> Result<T, Error> + Send + 'static,
     {
+        self.ask(|reply| {
+            writer::Job::Run(Box::new(move |conn| {
+                let _ = reply.send(f(conn));
+            }))
+        })
+        .await
+    }
+
+    /// Hands a job to the writer thread and waits for its answer.
+    async fn ask<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> writer::Job,
+    ) -> Result<T, Error> {
         let (reply, rx) = oneshot::channel();
-        let task: writer::Task = Box::new(move |conn| {
-            let _ = reply.send(f(conn));
-        });
         self.writer
-            .send(writer::Job::Run(task))
+            .send(job(reply))
             .await
             .map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
@@ -368,12 +378,7 @@ fn open_connection(options: &SqliteOptions, writer: bool) -> Result<rusqlite::Co
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_event(&self, event: NewEvent) -> Result<InsertOutcome, Error> {
-        let (reply, rx) = oneshot::channel();
-        self.writer
-            .send(writer::Job::Insert { event, reply })
-            .await
-            .map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)?
+        self.ask(|reply| writer::Job::Insert { event, reply }).await
     }
 
     async fn get_event(&self, id: EventId) -> Result<Option<StoredEvent>, Error> {
@@ -417,20 +422,17 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Claimed>, Error> {
         let now_ms = now.timestamp_millis();
-        let (reply, rx) = oneshot::channel();
-        let claim = writer::Claim {
-            destination: destination.to_owned(),
-            owner: owner.to_owned(),
-            now: now_ms,
-            until: now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2),
-            limit,
-            reply,
-        };
-        self.writer
-            .send(writer::Job::Claim(claim))
-            .await
-            .map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)?
+        self.ask(|reply| {
+            writer::Job::Claim(writer::Claim {
+                destination: destination.to_owned(),
+                owner: owner.to_owned(),
+                now: now_ms,
+                until: now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2),
+                limit,
+                reply,
+            })
+        })
+        .await
     }
 
     async fn complete(
@@ -439,18 +441,15 @@ impl Store for SqliteStore {
         attempt: AttemptRecord,
         outcome: Outcome,
     ) -> Result<(), Error> {
-        let (reply, rx) = oneshot::channel();
-        let job = writer::Completion {
-            delivery,
-            attempt,
-            outcome,
-            reply,
-        };
-        self.writer
-            .send(writer::Job::Complete(job))
-            .await
-            .map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)?
+        self.ask(|reply| {
+            writer::Job::Complete(writer::Completion {
+                delivery,
+                attempt,
+                outcome,
+                reply,
+            })
+        })
+        .await
     }
 
     async fn postpone(&self, delivery: DeliveryId, at: DateTime<Utc>) -> Result<(), Error> {
