@@ -27,6 +27,9 @@ enum Mode {
 struct Seen {
     hits: usize,
     received: Vec<(HeaderMap, Bytes, Instant)>,
+    /// Requests being answered now, and the most there ever were at once.
+    in_flight: usize,
+    most_in_flight: usize,
 }
 
 #[derive(Clone)]
@@ -65,6 +68,28 @@ impl Sink {
     fn delivered(&self) -> Vec<(HeaderMap, Bytes, Instant)> {
         self.seen.lock().expect("lock").received.clone()
     }
+
+    fn most_in_flight(&self) -> usize {
+        self.seen.lock().expect("lock").most_in_flight
+    }
+}
+
+/// Counts a request as in flight for as long as it lives.
+struct InFlight(Arc<Mutex<Seen>>);
+
+impl InFlight {
+    fn new(seen: &Arc<Mutex<Seen>>) -> Self {
+        let mut s = seen.lock().expect("lock");
+        s.in_flight += 1;
+        s.most_in_flight = s.most_in_flight.max(s.in_flight);
+        InFlight(seen.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().expect("lock").in_flight -= 1;
+    }
 }
 
 async fn sink_handler(
@@ -72,6 +97,7 @@ async fn sink_handler(
     headers: HeaderMap,
     body: Bytes,
 ) -> impl IntoResponse {
+    let _in_flight = InFlight::new(&sink.seen);
     let mode = {
         let mut seen = sink.seen.lock().expect("lock");
         seen.hits += 1;
@@ -306,9 +332,9 @@ async fn delivers_the_original_body_signed_with_standard_webhooks() {
 
 #[tokio::test]
 async fn events_beyond_the_concurrency_limit_queue_and_each_is_delivered_once() {
-    // One attempt at a time to a slow destination: the first event goes straight to an
-    // attempt, the others wait in the store for the dispatcher. Both paths together deliver
-    // every event exactly once.
+    // One attempt at a time to a slow destination, and a burst of 80 events: the first goes
+    // straight to an attempt, the others wait in the store for the dispatcher. Both paths
+    // together deliver every event exactly once, and never two at a time.
     let sink = Sink::start(Mode::Slow).await;
     let dir = tempfile::tempdir().expect("tmp");
     let s = Arc::new(
@@ -321,7 +347,7 @@ async fn events_beyond_the_concurrency_limit_queue_and_each_is_delivered_once() 
         )
         .await,
     );
-    let sends: Vec<_> = (0..12)
+    let sends: Vec<_> = (0..80)
         .map(|i| {
             let s = s.clone();
             tokio::spawn(async move { s.send(&format!("QUEUED{i}")).await })
@@ -331,7 +357,7 @@ async fn events_beyond_the_concurrency_limit_queue_and_each_is_delivered_once() 
     for send in sends {
         ids.push(send.await.expect("send"));
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     while sink.delivered().len() < ids.len() {
         assert!(
             Instant::now() < deadline,
@@ -349,7 +375,8 @@ async fn events_beyond_the_concurrency_limit_queue_and_each_is_delivered_once() 
     delivered.sort();
     ids.sort();
     assert_eq!(delivered, ids, "each event once");
-    let list = s.admin("/admin/deliveries?destination=crm").await;
+    assert_eq!(sink.most_in_flight(), 1, "max_in_flight = 1 holds");
+    let list = s.admin("/admin/deliveries?destination=crm&limit=200").await;
     let deliveries = list["deliveries"].as_array().expect("list");
     assert_eq!(deliveries.len(), ids.len());
     assert!(deliveries.iter().all(|d| d["state"] == "succeeded"));
