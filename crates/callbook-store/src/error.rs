@@ -16,6 +16,18 @@ pub enum Error {
     /// A thread of the store (the SQLite writer or checkpointer) could not be started.
     #[error("cannot start a store thread: {0}")]
     Thread(#[source] std::io::Error),
+    /// The SQLite store's intake log could not be read or written.
+    #[error("intake log {}: {source}", path.display())]
+    Intake {
+        /// The log file.
+        path: std::path::PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// Acknowledged writes wait in the SQLite store's intake log because the database refuses
+    /// one of them; reads would miss them. They are retried, and kept until they apply.
+    #[error("acknowledged writes are not yet in the database, which refuses one: {0}")]
+    Unapplied(String),
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

@@ -9,9 +9,11 @@
 //! driver every statement was a round trip between the runtime and the driver's thread, and
 //! under load each of those waited behind every ready request.)
 
+use super::intake::{DIRECT_AT, Intake};
+use super::intake_log::Finished;
 use super::rows::headers_json;
 use crate::Error;
-use crate::delivery::{AttemptRecord, Claimed, DeliveryId, DeliveryState, Outcome};
+use crate::delivery::{Claimed, DeliveryState, Outcome};
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
 use crate::rows::{dedupe_hash, dedupe_time};
 use rusqlite::{Connection, params};
@@ -22,9 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 pub(super) type Task = Box<dyn FnOnce(&mut Connection) + Send>;
 
 pub(super) struct Completion {
-    pub(super) delivery: DeliveryId,
-    pub(super) attempt: AttemptRecord,
-    pub(super) outcome: Outcome,
+    pub(super) finished: Finished,
     pub(super) reply: oneshot::Sender<Result<(), Error>>,
 }
 
@@ -47,10 +47,15 @@ pub(super) enum Job {
     /// Runs in the group's transaction: a claim of its own cost a commit of its own.
     Claim(Claim),
     Run(Task),
+    /// Applies what the intake log holds, so that a read after it sees every acknowledged
+    /// write.
+    Flush(oneshot::Sender<Result<(), Error>>),
+    /// The intake log's records may be due for applying.
+    Tick,
     Shutdown,
 }
 
-type Reply = oneshot::Sender<Result<InsertOutcome, Error>>;
+pub(super) type Reply = oneshot::Sender<Result<InsertOutcome, Error>>;
 
 /// How the writer batches.
 pub(super) struct Batching {
@@ -65,24 +70,27 @@ pub(super) fn spawn(
     conn: Connection,
     rx: mpsc::Receiver<Job>,
     batching: Batching,
+    intake: Intake,
     done: oneshot::Sender<()>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("callbook-sqlite-writer".into())
         .spawn(move || {
-            run(conn, rx, &batching);
+            run(conn, rx, &batching, intake);
             let _ = done.send(());
         })
         .map(drop)
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, mut intake: Intake) {
     let max = batching.max.max(1);
     let mut inserts: Vec<(NewEvent, Reply)> = Vec::with_capacity(max);
     let mut completions: Vec<Completion> = Vec::with_capacity(max);
     let mut claims: Vec<Claim> = Vec::new();
+    let mut flushes: Vec<oneshot::Sender<Result<(), Error>>> = Vec::new();
     let mut shutting_down = false;
     while !shutting_down {
+        intake.arm_ticker();
         let Some(first) = rx.blocking_recv() else {
             break;
         };
@@ -97,6 +105,8 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching) {
                     Job::Insert { event, reply } => inserts.push((event, reply)),
                     Job::Complete(c) => completions.push(c),
                     Job::Claim(c) => claims.push(c),
+                    Job::Flush(reply) => flushes.push(reply),
+                    Job::Tick => intake.tick_armed = false,
                     Job::Run(t) => {
                         task = Some(t);
                         break;
@@ -127,12 +137,36 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching) {
                 Err(_) => break,
             }
         }
-        if !inserts.is_empty() || !completions.is_empty() || !claims.is_empty() {
-            commit_group(&mut conn, &mut inserts, &mut completions, &mut claims);
+        // Claims, tasks and reads must see everything acknowledged before them.
+        let apply_all =
+            !claims.is_empty() || task.is_some() || !flushes.is_empty() || shutting_down;
+        let writes = inserts.len() + completions.len();
+        if !apply_all && writes > 0 && writes < DIRECT_AT && intake.takes_writes() {
+            intake.record(&conn, &mut inserts, &mut completions);
+        }
+        if !inserts.is_empty()
+            || !completions.is_empty()
+            || !claims.is_empty()
+            || (apply_all && intake.has_pending())
+        {
+            commit_group(
+                &mut conn,
+                &mut intake,
+                &mut inserts,
+                &mut completions,
+                &mut claims,
+            );
+        }
+        if !flushes.is_empty() {
+            intake.retry_stuck(&mut conn);
+            for reply in flushes.drain(..) {
+                let _ = reply.send(intake.health());
+            }
         }
         if let Some(task) = task {
             task(&mut conn);
         }
+        intake.apply_due(&mut conn);
     }
     // Anything still queued after a shutdown request is refused, not silently dropped.
     while let Ok(job) = rx.try_recv() {
@@ -146,9 +180,13 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching) {
             Job::Claim(c) => {
                 let _ = c.reply.send(Err(Error::Closed));
             }
-            Job::Run(_) | Job::Shutdown => {}
+            Job::Flush(reply) => {
+                let _ = reply.send(Err(Error::Closed));
+            }
+            Job::Run(_) | Job::Tick | Job::Shutdown => {}
         }
     }
+    intake.close();
     if let Err((_, e)) = conn.close() {
         tracing::warn!(error = %e, "closing the SQLite writer connection");
     }
@@ -168,24 +206,35 @@ pub(super) fn retry_when_busy(attempt: i32) -> bool {
     true
 }
 
-/// Commits a group in one transaction; claims run last in it, so they see the deliveries this
-/// group inserted and return nothing that is not committed. If the group fails, each job runs
-/// again in a transaction of its own, so one bad event fails alone instead of taking its batch
-/// with it.
+/// Commits a group in one transaction, after the intake's pending records; claims run last in
+/// it, so they see the deliveries this group inserted and return nothing that is not
+/// committed. If the group fails, each job runs again in a transaction of its own, so one bad
+/// event fails alone instead of taking its batch with it.
 fn commit_group(
     conn: &mut Connection,
+    intake: &mut Intake,
     inserts: &mut Vec<(NewEvent, Reply)>,
     completions: &mut Vec<Completion>,
     claims: &mut Vec<Claim>,
 ) {
     let now = chrono::Utc::now().timestamp_millis();
+    let pending = intake.appliable();
+    let insert =
+        |tx: &Connection, intake: &Intake, event: &NewEvent| match intake.original_of(event) {
+            Some(id) => Ok(InsertOutcome {
+                id,
+                duplicate: true,
+            }),
+            None => insert_one(tx, event),
+        };
     let together = in_transaction(conn, |tx| {
+        intake.apply_in(tx, pending, now)?;
         let outcomes = inserts
             .iter()
-            .map(|(event, _)| insert_one(tx, event))
+            .map(|(event, _)| insert(tx, intake, event))
             .collect::<Result<Vec<_>, Error>>()?;
         for c in completions.iter() {
-            complete_one(tx, c, now)?;
+            complete_one(tx, &c.finished, now)?;
         }
         let claimed = claims
             .iter()
@@ -195,6 +244,7 @@ fn commit_group(
     });
     match together {
         Ok((outcomes, claimed)) => {
+            intake.applied(pending);
             for ((_, reply), outcome) in inserts.drain(..).zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
             }
@@ -206,18 +256,21 @@ fn commit_group(
             }
         }
         Err(e) => {
-            tracing::warn!(error = %e, jobs = inserts.len() + completions.len() + claims.len(), "write group failed; committing its jobs one by one");
+            tracing::warn!(error = %e, jobs = inserts.len() + completions.len() + claims.len(), pending, "write group failed; committing its jobs one by one");
+            if pending > 0 {
+                intake.apply_one_by_one(conn, now);
+            }
             for (event, reply) in inserts.drain(..) {
-                let result = in_transaction(conn, |tx| insert_one(tx, &event));
+                let result = in_transaction(conn, |tx| insert(tx, intake, &event));
                 if let Err(e) = &result {
                     tracing::error!(error = %e, event_id = %event.id, "event not stored");
                 }
                 let _ = reply.send(result);
             }
             for c in completions.drain(..) {
-                let result = in_transaction(conn, |tx| complete_one(tx, &c, now));
+                let result = in_transaction(conn, |tx| complete_one(tx, &c.finished, now));
                 if let Err(e) = &result {
-                    tracing::error!(error = %e, delivery = %c.delivery, "attempt not recorded");
+                    tracing::error!(error = %e, delivery = %c.finished.delivery, "attempt not recorded");
                 }
                 let _ = c.reply.send(result);
             }
@@ -282,7 +335,7 @@ const INSERT_EVENT: &str = "INSERT INTO events (id, source, dedupe_time, dedupe_
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
     ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING";
 
-const SELECT_ORIGINAL: &str =
+pub(super) const SELECT_ORIGINAL: &str =
     "SELECT id FROM events WHERE source = ?1 AND dedupe_time = ?2 AND dedupe_hash = ?3";
 
 const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, event_id, destination, state, \
@@ -292,7 +345,7 @@ const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, event_id, destination
 
 /// Inserts one event, or finds the original it duplicates (stored before, or earlier in the
 /// same batch); the outbox rows of a new event go in the same transaction.
-fn insert_one(tx: &Connection, e: &NewEvent) -> Result<InsertOutcome, Error> {
+pub(super) fn insert_one(tx: &Connection, e: &NewEvent) -> Result<InsertOutcome, Error> {
     let hash = dedupe_hash(&e.dedupe_key);
     let id = e.id.as_uuid().into_bytes();
     let (status, error) = match &e.parse_status {
@@ -351,7 +404,7 @@ const FINISH_ATTEMPT: &str = "UPDATE deliveries SET state = ?2, next_attempt_at 
     lease_until = NULL, updated_at = ?6 WHERE id = ?1";
 
 /// Records an attempt and moves its delivery on.
-fn complete_one(tx: &Connection, c: &Completion, now: i64) -> Result<(), Error> {
+pub(super) fn complete_one(tx: &Connection, c: &Finished, now: i64) -> Result<(), Error> {
     let id = c.delivery.as_uuid().into_bytes();
     let a = &c.attempt;
     tx.prepare_cached(INSERT_ATTEMPT)?.execute(params![

@@ -69,7 +69,9 @@ async fn closing_folds_the_wal_into_the_database_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored() {
     let dir = tempfile::tempdir().expect("tmp");
-    let store = open(&dir).await;
+    // Every write commits before it is answered: without the intake log.
+    let options = SqliteOptions::new(dir.path().join("events.db")).intake_log(false);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(options).await.expect("open"));
     // A trigger stands in for any failure of one row (a constraint, a value SQLite rejects).
     let side = rusqlite::Connection::open(dir.path().join("events.db")).expect("side connection");
     side.execute_batch(
@@ -108,5 +110,90 @@ async fn an_event_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_
         .insert_event(event("cal", "after", b"{}"))
         .await
         .expect("the next insert succeeds");
+    store.close().await;
+}
+
+/// A trigger that refuses events of the source `poison`, installed from the side.
+fn refuse_poison(db: &std::path::Path, on: bool) {
+    let side = rusqlite::Connection::open(db).expect("side connection");
+    side.execute_batch(if on {
+        "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.source = 'poison' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END;"
+    } else {
+        "DROP TRIGGER refuse;"
+    })
+    .expect("trigger");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_event_the_database_refuses_is_kept_and_stored_once_it_is_accepted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("events.db");
+    let store = open(&dir).await;
+    refuse_poison(&db, true);
+
+    // Alone, each is a small batch: written to the intake log and acknowledged at once.
+    let poison = store
+        .insert_event(event("poison", "p", b"{}"))
+        .await
+        .expect("acknowledged from the log");
+    let behind = store
+        .insert_event(event("cal", "behind", b"{}"))
+        .await
+        .expect("acknowledged from the log");
+    // Applying them fails at the poison, which holds up the one behind it: reads say so
+    // rather than answer without them.
+    let err = store.get_event(behind.id).await.expect_err("unapplied");
+    assert!(matches!(err, Error::Unapplied(_)), "{err}");
+    // New writes commit directly meanwhile, and a redelivery is still a duplicate.
+    let direct = store
+        .insert_event(event("cal", "direct", b"{}"))
+        .await
+        .expect("stored directly");
+    assert!(!direct.duplicate);
+    let again = store
+        .insert_event(event("poison", "p", b"{}"))
+        .await
+        .expect("duplicate");
+    assert_eq!((again.id, again.duplicate), (poison.id, true));
+
+    refuse_poison(&db, false);
+    for id in [poison.id, behind.id, direct.id] {
+        assert!(store.get_event(id).await.expect("get").is_some(), "{id}");
+    }
+    let page = store
+        .list_events(&EventQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(page.events.len(), 3, "each stored once");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_are_read_back_at_once_and_the_log_is_empty_after_close() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let e = store
+            .insert_event(event("cal", &format!("k{i}"), b"{}"))
+            .await
+            .expect("insert");
+        // Read right after the answer, well before the log's records are due.
+        assert!(store.get_event(e.id).await.expect("get").is_some());
+        ids.push(e.id);
+    }
+    store.close().await;
+    let log = dir.path().join("events.db-intake");
+    assert_eq!(std::fs::metadata(&log).expect("log").len(), 0);
+    let store = open(&dir).await;
+    let page = store
+        .list_events(&EventQuery {
+            limit: Some(100),
+            ..EventQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(page.events.len(), 40);
     store.close().await;
 }
