@@ -218,6 +218,11 @@ pub struct DatabaseConfig {
     /// SQLite only: PostgreSQL commits follow the server's `synchronous_commit`.
     #[serde(default)]
     pub durability: DurabilityConfig,
+    /// SQLite, `process` durability: acknowledge small batches of writes once they are
+    /// appended to the intake log (`<database file>-intake`), and apply them to the database
+    /// together every 10 ms. Default true.
+    #[serde(default = "default_true")]
+    pub intake_log: bool,
     /// PostgreSQL connection pool size. Default 16.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
@@ -228,6 +233,10 @@ pub struct DatabaseConfig {
     /// while the database is down) before it fails with 503. Default 3000.
     #[serde(default = "default_acquire_timeout_ms")]
     pub acquire_timeout_ms: u64,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_max_connections() -> u32 {
@@ -246,6 +255,7 @@ impl DatabaseConfig {
     /// The store options these settings give.
     pub fn open_options(&self) -> callbook_store::OpenOptions {
         let mut options = callbook_store::OpenOptions::new(self.durability.into());
+        options.intake_log = self.intake_log;
         options.max_connections = self.max_connections.max(1);
         options.statement_timeout = std::time::Duration::from_millis(self.statement_timeout_ms);
         options.acquire_timeout = std::time::Duration::from_millis(self.acquire_timeout_ms);
@@ -262,6 +272,7 @@ impl Default for DatabaseConfig {
         Self {
             url: default_db(),
             durability: DurabilityConfig::default(),
+            intake_log: true,
             max_connections: default_max_connections(),
             statement_timeout_ms: default_statement_timeout_ms(),
             acquire_timeout_ms: default_acquire_timeout_ms(),

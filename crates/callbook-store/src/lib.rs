@@ -39,6 +39,9 @@ pub async fn open(url: &str, durability: Durability) -> Result<Arc<dyn Store>, E
 pub struct OpenOptions {
     /// SQLite durability (PostgreSQL follows the server's `synchronous_commit`).
     pub durability: Durability,
+    /// SQLite: whether small write batches go through the intake log (see
+    /// [`SqliteOptions::intake_log`]). On by default.
+    pub intake_log: bool,
     /// PostgreSQL pool size.
     pub max_connections: u32,
     /// PostgreSQL statement timeout.
@@ -53,6 +56,7 @@ impl OpenOptions {
         let pg = PostgresOptions::new("");
         Self {
             durability,
+            intake_log: true,
             max_connections: pg.max_connections,
             statement_timeout: pg.statement_timeout,
             acquire_timeout: pg.acquire_timeout,
@@ -63,7 +67,9 @@ impl OpenOptions {
 /// Opens the store a URL names, with options.
 pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, Error> {
     if url.starts_with("sqlite:") {
-        let sqlite = SqliteOptions::from_url(url)?.durability(options.durability);
+        let sqlite = SqliteOptions::from_url(url)?
+            .durability(options.durability)
+            .intake_log(options.intake_log);
         return Ok(Arc::new(SqliteStore::open(sqlite).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -27,8 +27,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// A batch with this many writes commits directly instead of going through the log.
-pub(super) const DIRECT_AT: usize = 16;
+/// Whether a batch commits directly instead of going through the log: with this many events
+/// (or writes in all), its commit costs little per event, and the log's duplicate lookups and
+/// copies would cost more. A steady stream of deliveries gives batches of a few events and as
+/// many finished attempts; closed-loop ingestion gives batches of about 30 events, and through
+/// the log those measured up to 10% slower.
+pub(super) fn commits_directly(inserts: usize, writes: usize) -> bool {
+    inserts >= 16 || writes >= 64
+}
 /// How long records wait in the log before they are applied.
 pub(super) const APPLY_AFTER: Duration = Duration::from_millis(10);
 /// Most records applied in one transaction: an apply holds the writer, and every request

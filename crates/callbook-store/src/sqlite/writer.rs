@@ -9,7 +9,7 @@
 //! driver every statement was a round trip between the runtime and the driver's thread, and
 //! under load each of those waited behind every ready request.)
 
-use super::intake::{DIRECT_AT, Intake};
+use super::intake::{Intake, commits_directly};
 use super::intake_log::Finished;
 use super::rows::headers_json;
 use crate::Error;
@@ -141,7 +141,11 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, m
         let apply_all =
             !claims.is_empty() || task.is_some() || !flushes.is_empty() || shutting_down;
         let writes = inserts.len() + completions.len();
-        if !apply_all && writes > 0 && writes < DIRECT_AT && intake.takes_writes() {
+        if !apply_all
+            && writes > 0
+            && !commits_directly(inserts.len(), writes)
+            && intake.takes_writes()
+        {
             intake.record(&conn, &mut inserts, &mut completions);
         }
         if !inserts.is_empty()
