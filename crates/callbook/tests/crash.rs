@@ -144,8 +144,10 @@ async fn every_acknowledged_event_survives_kill_9() {
             missing.push(id);
             continue;
         }
-        let mut query = callbook_store::DeliveryQuery::default();
-        query.event_id = Some(id);
+        let query = callbook_store::DeliveryQuery {
+            event_id: Some(id),
+            ..Default::default()
+        };
         let deliveries = store.list_deliveries(&query).await.expect("deliveries");
         assert_eq!(deliveries.deliveries.len(), 1, "event {id}: one delivery");
         let d = &deliveries.deliveries[0];
