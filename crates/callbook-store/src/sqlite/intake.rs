@@ -16,13 +16,16 @@
 //! In power-loss mode every write waits for an fsync of the database anyway, and the log is
 //! not used (a log left by an earlier run is still applied at open).
 
-use super::intake_log::{IntakeLog, Item, Recovered};
-use super::writer::{Completion, Reply, SELECT_ORIGINAL, complete_one, in_transaction, insert_one};
+use super::intake_log::{Finished, IntakeLog, Item, Recovered};
+use super::writer::{
+    Completion, Reply, SELECT_ORIGINAL, complete_one, in_transaction, insert_with,
+};
 use crate::Error;
+use crate::delivery::DeliveryId;
 use crate::model::{EventId, InsertOutcome, NewEvent};
 use crate::rows::{dedupe_hash, dedupe_time};
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -259,17 +262,52 @@ impl Intake {
     /// Applies the first `n` pending records in the transaction `tx` and stores the last one's
     /// sequence number. Call [`Self::applied`] once `tx` has committed.
     pub(super) fn apply_in(&self, tx: &Connection, n: usize, now_ms: i64) -> Result<(), Error> {
-        let mut last = None;
-        for p in self.pending.iter().take(n) {
+        let chunk = || self.pending.iter().take(n);
+        // A delivery attempted right after its event was acknowledged usually comes back
+        // before the event reaches the database. Its first attempt is then written with the
+        // delivery row, in the state it left it, instead of an insert and an update (which
+        // also moved it into and out of the index of due deliveries).
+        let mut fresh = HashSet::new();
+        let mut first: HashMap<DeliveryId, &Finished> = HashMap::new();
+        for p in chunk() {
             match &p.item {
                 Item::Event(e) => {
-                    let outcome = insert_one(tx, e)?;
+                    fresh.extend(
+                        e.pre_claim
+                            .iter()
+                            .flat_map(|c| c.deliveries.iter().map(|d| d.1)),
+                    );
+                }
+                Item::Finished(f) => {
+                    if fresh.remove(&f.delivery) {
+                        first.insert(f.delivery, f);
+                    }
+                }
+            }
+        }
+        let mut last = None;
+        for p in chunk() {
+            match &p.item {
+                Item::Event(e) => {
+                    let outcome = insert_with(tx, e, |id| first.get(&id).copied(), now_ms)?;
                     if outcome.duplicate {
                         // Cannot happen: duplicates were answered before recording.
                         tracing::warn!(event_id = %e.id, original = %outcome.id, "an acknowledged event from the intake log duplicates a stored one");
+                        for (_, id) in e.pre_claim.iter().flat_map(|c| c.deliveries.iter()) {
+                            if let Some(f) = first.get(id) {
+                                complete_one(tx, f, now_ms)?;
+                            }
+                        }
                     }
                 }
-                Item::Finished(f) => complete_one(tx, f, now_ms)?,
+                Item::Finished(f) => {
+                    let written = first
+                        .get(&f.delivery)
+                        .is_some_and(|merged| std::ptr::eq(*merged, f));
+                    if !written {
+                        complete_one(tx, f, now_ms)?;
+                    }
+                }
             }
             last = Some(p.seq);
         }

@@ -13,7 +13,7 @@ use super::intake::{Intake, commits_directly};
 use super::intake_log::Finished;
 use super::rows::headers_json;
 use crate::Error;
-use crate::delivery::{Claimed, DeliveryState, Outcome};
+use crate::delivery::{AttemptRecord, Claimed, DeliveryId, DeliveryState, Outcome};
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
 use crate::rows::{dedupe_hash, dedupe_time};
 use rusqlite::{Connection, params};
@@ -350,6 +350,17 @@ const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, event_id, destination
 /// Inserts one event, or finds the original it duplicates (stored before, or earlier in the
 /// same batch); the outbox rows of a new event go in the same transaction.
 pub(super) fn insert_one(tx: &Connection, e: &NewEvent) -> Result<InsertOutcome, Error> {
+    insert_with(tx, e, |_| None, 0)
+}
+
+/// [`insert_one`], writing a delivery whose first attempt `finished` knows (the attempt came
+/// back before the event reached the database) directly in the state that attempt left it.
+pub(super) fn insert_with<'f>(
+    tx: &Connection,
+    e: &NewEvent,
+    finished: impl Fn(DeliveryId) -> Option<&'f Finished>,
+    now: i64,
+) -> Result<InsertOutcome, Error> {
     let hash = dedupe_hash(&e.dedupe_key);
     let id = e.id.as_uuid().into_bytes();
     let (status, error) = match &e.parse_status {
@@ -385,14 +396,32 @@ pub(super) fn insert_one(tx: &Connection, e: &NewEvent) -> Result<InsertOutcome,
     let at = e.received_at.timestamp_millis();
     let mut delivery = tx.prepare_cached(INSERT_DELIVERY)?;
     for row in e.delivery_rows() {
-        delivery.execute(params![
-            row.id.as_uuid().as_bytes().as_slice(),
+        let key = row.id.as_uuid().into_bytes();
+        let Some(f) = finished(row.id) else {
+            delivery.execute(params![
+                key.as_slice(),
+                id.as_slice(),
+                row.destination,
+                at,
+                row.lease_owner,
+                row.lease_until,
+            ])?;
+            continue;
+        };
+        let (state, next) = after(f.outcome, now);
+        let a = &f.attempt;
+        tx.prepare_cached(INSERT_ATTEMPTED)?.execute(params![
+            key.as_slice(),
             id.as_slice(),
             row.destination,
+            state.as_str(),
+            next,
             at,
-            row.lease_owner,
-            row.lease_until,
+            now,
+            a.status_code,
+            a.error,
         ])?;
+        record_attempt(tx, &key, a)?;
     }
     Ok(InsertOutcome {
         id: e.id,
@@ -407,23 +436,19 @@ const FINISH_ATTEMPT: &str = "UPDATE deliveries SET state = ?2, next_attempt_at 
     attempts = attempts + 1, last_status = ?4, last_error = ?5, lease_owner = NULL, \
     lease_until = NULL, updated_at = ?6 WHERE id = ?1";
 
+/// A delivery written with its first attempt made: what [`INSERT_DELIVERY`] then
+/// [`FINISH_ATTEMPT`] would leave.
+const INSERT_ATTEMPTED: &str = "INSERT INTO deliveries (id, event_id, destination, state, \
+    attempts, next_attempt_at, created_at, updated_at, lease_owner, lease_until, last_status, \
+    last_error) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, NULL, NULL, ?8, ?9) \
+    ON CONFLICT (event_id, destination) DO NOTHING";
+
 /// Records an attempt and moves its delivery on.
 pub(super) fn complete_one(tx: &Connection, c: &Finished, now: i64) -> Result<(), Error> {
     let id = c.delivery.as_uuid().into_bytes();
     let a = &c.attempt;
-    tx.prepare_cached(INSERT_ATTEMPT)?.execute(params![
-        id.as_slice(),
-        a.attempted_at.timestamp_millis(),
-        a.status_code,
-        i64::try_from(a.latency_ms).unwrap_or(i64::MAX),
-        a.error,
-        a.response_excerpt,
-    ])?;
-    let (state, next) = match c.outcome {
-        Outcome::Succeeded => (DeliveryState::Succeeded, now),
-        Outcome::Retry(at) => (DeliveryState::Pending, at.timestamp_millis()),
-        Outcome::Dead => (DeliveryState::Dead, now),
-    };
+    record_attempt(tx, &id, a)?;
+    let (state, next) = after(c.outcome, now);
     tx.prepare_cached(FINISH_ATTEMPT)?.execute(params![
         id.as_slice(),
         state.as_str(),
@@ -431,6 +456,27 @@ pub(super) fn complete_one(tx: &Connection, c: &Finished, now: i64) -> Result<()
         a.status_code,
         a.error,
         now,
+    ])?;
+    Ok(())
+}
+
+/// A delivery's state and next attempt time after an attempt with this outcome.
+fn after(outcome: Outcome, now: i64) -> (DeliveryState, i64) {
+    match outcome {
+        Outcome::Succeeded => (DeliveryState::Succeeded, now),
+        Outcome::Retry(at) => (DeliveryState::Pending, at.timestamp_millis()),
+        Outcome::Dead => (DeliveryState::Dead, now),
+    }
+}
+
+fn record_attempt(tx: &Connection, delivery: &[u8; 16], a: &AttemptRecord) -> Result<(), Error> {
+    tx.prepare_cached(INSERT_ATTEMPT)?.execute(params![
+        delivery.as_slice(),
+        a.attempted_at.timestamp_millis(),
+        a.status_code,
+        i64::try_from(a.latency_ms).unwrap_or(i64::MAX),
+        a.error,
+        a.response_excerpt,
     ])?;
     Ok(())
 }

@@ -78,7 +78,7 @@ async fn pre_claimed_deliveries_are_leased_to_the_inserter_until_the_lease_ends(
     );
     // ...the other destination's delivery is an ordinary one...
     let warehouse = store
-        .claim("warehouse", "w2", now, Duration::from_secs(30), 10)
+        .claim("warehouse", "w2", Utc::now(), Duration::from_secs(30), 10)
         .await
         .expect("claim");
     assert_eq!(warehouse.len(), 1);
@@ -98,6 +98,71 @@ async fn pre_claimed_deliveries_are_leased_to_the_inserter_until_the_lease_ends(
     again.pre_claim = Some(pre);
     assert!(store.insert_event(again).await.expect("insert").duplicate);
     assert!(store.get_delivery(unused).await.expect("get").is_none());
+    store.close().await;
+}
+
+/// Attempts made right after the insert, before anything reads (on SQLite they come back
+/// while the event is still in the intake log, and are written with the delivery row).
+async fn attempts_finished_right_after_the_insert_are_recorded_as_made(db: TestDb) {
+    let store = db.open().await;
+    let now = Utc::now();
+    let retry_at = now + Days::seconds(60);
+    let lease = now + Days::seconds(30);
+    let cases: [&[(Option<u16>, Outcome)]; 4] = [
+        &[(Some(204), Outcome::Succeeded)],
+        &[(Some(503), Outcome::Retry(retry_at))],
+        &[(None, Outcome::Dead)],
+        &[
+            (Some(503), Outcome::Retry(now)),
+            (Some(200), Outcome::Succeeded),
+        ],
+    ];
+    let mut crm = Vec::new();
+    for (i, attempts) in cases.iter().enumerate() {
+        let mut e = event(&format!("made-{i}"), &["crm", "warehouse"]);
+        let mut pre = PreClaim::new("ingest-1", lease);
+        let id = pre.add("crm");
+        e.pre_claim = Some(pre);
+        store.insert_event(e).await.expect("insert");
+        for (status, outcome) in attempts.iter() {
+            store
+                .complete(id, attempt(*status), *outcome)
+                .await
+                .expect("complete");
+        }
+        crm.push(id);
+    }
+
+    let expected = [
+        (DeliveryState::Succeeded, 1, Some(204)),
+        (DeliveryState::Pending, 1, Some(503)),
+        (DeliveryState::Dead, 1, None),
+        (DeliveryState::Succeeded, 2, Some(200)),
+    ];
+    for ((id, attempts), (state, count, last_status)) in crm.iter().zip(cases).zip(expected) {
+        let (d, recorded) = store.get_delivery(*id).await.expect("get").expect("found");
+        assert_eq!(
+            (d.state, d.attempts, d.last_status),
+            (state, count, last_status),
+            "{d:?}"
+        );
+        let statuses: Vec<_> = recorded.iter().map(|a| a.status_code).collect();
+        let made: Vec<_> = attempts.iter().map(|(s, _)| *s).collect();
+        assert_eq!(statuses, made);
+        assert_eq!(d.last_error.is_some(), last_status.is_none(), "{d:?}");
+    }
+    // The retried one is no longer leased: due at its retry time, and only then.
+    let claim = |at| store.claim("crm", "w2", at, Duration::from_secs(30), 10);
+    assert!(claim(now).await.expect("claim").is_empty());
+    let due = claim(retry_at).await.expect("claim");
+    assert_eq!(due.iter().map(|c| c.id).collect::<Vec<_>>(), [crm[1]]);
+    assert_eq!(due[0].attempts, 1);
+    // The other destination's deliveries were not touched.
+    let warehouse = store
+        .claim("warehouse", "w2", Utc::now(), Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    assert_eq!(warehouse.len(), 4);
     store.close().await;
 }
 
@@ -357,6 +422,7 @@ async fn purge_removes_old_events_with_their_deliveries(db: TestDb) {
 crate::both_backends!(
     the_outbox_is_written_with_the_event_and_not_for_duplicates,
     pre_claimed_deliveries_are_leased_to_the_inserter_until_the_lease_ends,
+    attempts_finished_right_after_the_insert_are_recorded_as_made,
     claims_lease_complete_and_retry,
     dead_deliveries_replay_and_single_retry,
     queue_stats_count_the_queue_not_the_history,
