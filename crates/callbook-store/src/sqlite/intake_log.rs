@@ -79,7 +79,13 @@ impl IntakeLog {
             path: path.clone(),
             source: e,
         })?;
-        let (records, good) = read_records(&bytes);
+        let (records, good) = read_records(&bytes).map_err(|offset| {
+            Error::Corrupt(format!(
+                "intake log {}: the record at byte {offset} does not decode (written by a newer \
+                 callbook?); it holds acknowledged writes, so the store does not open",
+                path.display()
+            ))
+        })?;
         let mut last = applied;
         let mut items = Vec::new();
         for (seq, item) in records {
@@ -183,26 +189,31 @@ impl IntakeLog {
 }
 
 /// Reads whole records from the start of `bytes`; returns them with the length they cover.
-/// Stops at the first record that is cut short, fails its checksum or does not decode.
-fn read_records(bytes: &[u8]) -> (Vec<(u64, Item)>, u64) {
+/// Stops at the first record that is cut short or fails its checksum: what a crash in the
+/// middle of a write leaves. A record whose checksum holds but which does not decode was
+/// written by something else (a newer version, say): its offset is the error, since dropping
+/// it and what follows would lose acknowledged writes.
+fn read_records(bytes: &[u8]) -> Result<(Vec<(u64, Item)>, u64), u64> {
     let mut records = Vec::new();
     let mut at = 0usize;
     while let Some(frame) = bytes.get(at..at + FRAME) {
         let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
         let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
-        let Some(body) = bytes.get(at + FRAME..at + FRAME + len) else {
+        // A real record holds at least its sequence number and kind; zeros (a file extended
+        // by a crash before its data reached the disk) end the log like a torn record.
+        let Some(body) = bytes
+            .get(at + FRAME..at + FRAME + len)
+            .filter(|b| b.len() >= 9)
+        else {
             break;
         };
         if crc32fast::hash(body) != crc {
             break;
         }
-        let Some(record) = decode(body) else {
-            break;
-        };
-        records.push(record);
+        records.push(decode(body).ok_or(at as u64)?);
         at += FRAME + len;
     }
-    (records, at as u64)
+    Ok((records, at as u64))
 }
 
 fn decode(body: &[u8]) -> Option<(u64, Item)> {
@@ -559,15 +570,39 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_record_that_does_not_decode_stops_the_open() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("x.db");
+        let (mut log, _) = IntakeLog::open(&db, 0).expect("open");
+        log.push_event(&event(1));
+        log.push(9, |b| b.extend_from_slice(b"from the future"));
+        log.write_batch().expect("write");
+        let len = log.len();
+        drop(log);
+        let Err(err) = IntakeLog::open(&db, 0) else {
+            panic!("opened a log it cannot read");
+        };
+        assert!(err.to_string().contains("does not decode"), "{err}");
+        let path = IntakeLog::path_for(&db);
+        assert_eq!(
+            std::fs::metadata(path).expect("log").len(),
+            len,
+            "nothing cut"
+        );
+    }
+
+    #[test]
     fn garbage_never_panics() {
         let mut bytes = vec![0u8; 64];
         for i in 0..bytes.len() {
             bytes[i] = (i * 37 % 251) as u8;
             let _ = read_records(&bytes);
         }
+        // Zeros where records should be.
+        assert_eq!(read_records(&[0; 100]).map(|r| r.1), Ok(0));
         // A frame claiming a huge body.
         let mut huge = u32::MAX.to_le_bytes().to_vec();
         huge.extend_from_slice(&[0; 12]);
-        assert_eq!(read_records(&huge).1, 0);
+        assert_eq!(read_records(&huge).map(|r| r.1), Ok(0));
     }
 }

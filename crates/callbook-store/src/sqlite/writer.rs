@@ -172,6 +172,17 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, m
         }
         intake.apply_due(&mut conn);
     }
+    // The store was dropped without closing it: what the log holds goes in now (it would be
+    // applied at the next open otherwise).
+    if intake.appliable() > 0 {
+        commit_group(
+            &mut conn,
+            &mut intake,
+            &mut inserts,
+            &mut completions,
+            &mut claims,
+        );
+    }
     // Anything still queued after a shutdown request is refused, not silently dropped.
     while let Ok(job) = rx.try_recv() {
         match job {
