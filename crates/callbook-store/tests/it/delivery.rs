@@ -166,6 +166,113 @@ async fn attempts_finished_right_after_the_insert_are_recorded_as_made(db: TestD
     store.close().await;
 }
 
+/// Inserts, redeliveries, attempts, claims and reads, all at once (on SQLite some batches go
+/// through the intake log and some commit directly): every event is stored once, with one
+/// delivery per destination, and every attempt is recorded once.
+async fn concurrent_inserts_attempts_claims_and_reads_stay_consistent(db: TestDb) {
+    const EVENTS: usize = 180;
+    let store = db.open().await;
+    let lease = Utc::now() + Days::seconds(60);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..EVENTS + 20 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            // The last 20 redeliver the first 20, possibly in the same batch.
+            let key = format!("mix-{}", i % EVENTS);
+            let mut e = event(&key, &["crm", "warehouse"]);
+            let mut pre = PreClaim::new("ingest-1", lease);
+            let crm = pre.add("crm");
+            e.pre_claim = Some(pre);
+            let stored = store.insert_event(e).await.expect("insert");
+            if !stored.duplicate {
+                store
+                    .complete(crm, attempt(Some(200)), Outcome::Succeeded)
+                    .await
+                    .expect("complete");
+            }
+            if i % 20 == 0 {
+                store
+                    .get_event(stored.id)
+                    .await
+                    .expect("read")
+                    .expect("found");
+            }
+            (key, stored)
+        });
+    }
+    // Meanwhile, the other destination's deliveries are claimed and attempted.
+    let claimer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut attempted = 0;
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while attempted < EVENTS && std::time::Instant::now() < deadline {
+                let claimed = store
+                    .claim("warehouse", "w", Utc::now(), Duration::from_secs(60), 16)
+                    .await
+                    .expect("claim");
+                for c in &claimed {
+                    let later = Utc::now() + Days::seconds(3600);
+                    store
+                        .complete(c.id, attempt(Some(503)), Outcome::Retry(later))
+                        .await
+                        .expect("complete");
+                }
+                attempted += claimed.len();
+                if claimed.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+            attempted
+        })
+    };
+    let mut ids = std::collections::HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (key, stored) = joined.expect("task");
+        let id = *ids.entry(key).or_insert(stored.id);
+        assert_eq!(id, stored.id, "a redelivery gets the original's ID");
+    }
+    assert_eq!(claimer.await.expect("claimer"), EVENTS, "each claimed once");
+    assert_eq!(ids.len(), EVENTS);
+
+    let page = store
+        .list_events(&EventQuery {
+            limit: Some(1000),
+            ..EventQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(page.events.len(), EVENTS, "each stored once");
+    for id in ids.values() {
+        let query = DeliveryQuery {
+            event_id: Some(*id),
+            ..DeliveryQuery::default()
+        };
+        let mut deliveries = store
+            .list_deliveries(&query)
+            .await
+            .expect("list")
+            .deliveries;
+        deliveries.sort_by(|a, b| a.destination.cmp(&b.destination));
+        let states: Vec<_> = deliveries
+            .iter()
+            .map(|d| (d.destination.as_str(), d.state, d.attempts, d.last_status))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("crm", DeliveryState::Succeeded, 1, Some(200)),
+                ("warehouse", DeliveryState::Pending, 1, Some(503)),
+            ]
+        );
+        for d in &deliveries {
+            let (_, attempts) = store.get_delivery(d.id).await.expect("get").expect("found");
+            assert_eq!(attempts.len(), 1, "{d:?}");
+        }
+    }
+    store.close().await;
+}
+
 async fn claims_lease_complete_and_retry(db: TestDb) {
     let store = db.open().await;
     store
@@ -423,6 +530,7 @@ crate::both_backends!(
     the_outbox_is_written_with_the_event_and_not_for_duplicates,
     pre_claimed_deliveries_are_leased_to_the_inserter_until_the_lease_ends,
     attempts_finished_right_after_the_insert_are_recorded_as_made,
+    concurrent_inserts_attempts_claims_and_reads_stay_consistent,
     claims_lease_complete_and_retry,
     dead_deliveries_replay_and_single_retry,
     queue_stats_count_the_queue_not_the_history,
