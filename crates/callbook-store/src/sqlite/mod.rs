@@ -1,5 +1,6 @@
-//! SQLite backend: one file in WAL mode, every write through one writer task that commits
-//! concurrent inserts together (group commit), reads from a small pool.
+//! SQLite backend: one file in WAL mode, every write through one writer thread that commits
+//! concurrent inserts together (group commit), reads from a small pool. In process durability
+//! small batches go through the intake log first (see `intake`).
 
 mod intake;
 mod intake_log;
