@@ -197,3 +197,32 @@ async fn acknowledged_writes_are_read_back_at_once_and_the_log_is_empty_after_cl
     assert_eq!(page.events.len(), 40);
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logged_events_reach_the_database_file_by_themselves_within_milliseconds() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    let id = store
+        .insert_event(event("cal", "alone", b"{}"))
+        .await
+        .expect("insert")
+        .id;
+    // Looked for from another connection, so that nothing asks the store to apply its log.
+    let side = rusqlite::Connection::open(dir.path().join("events.db")).expect("side");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let found: i64 = side
+            .query_row(
+                "SELECT count(*) FROM events WHERE id = ?1",
+                [id.as_uuid().as_bytes().as_slice()],
+                |row| row.get(0),
+            )
+            .expect("query");
+        if found == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never applied");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    store.close().await;
+}
