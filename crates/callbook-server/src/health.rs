@@ -35,6 +35,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus text exposition.
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.set_intake(state.store.intake_stats());
     (
         [(
             header::CONTENT_TYPE,

@@ -37,6 +37,14 @@ pub(crate) struct Metrics {
     latency: Family<Labels, Histogram>,
     body_bytes: Family<Labels, Histogram>,
     delivery: DeliveryFamilies,
+    intake: IntakeGauges,
+}
+
+/// SQLite's intake log, read from the store at each scrape.
+struct IntakeGauges {
+    pending: Gauge,
+    log_bytes: Gauge,
+    refused: Gauge,
 }
 
 struct DeliveryFamilies {
@@ -183,6 +191,26 @@ impl Metrics {
             "1 when the destination is disabled (it answered 410)",
             d.disabled.clone(),
         );
+        let intake = IntakeGauges {
+            pending: Gauge::default(),
+            log_bytes: Gauge::default(),
+            refused: Gauge::default(),
+        };
+        registry.register(
+            "store_intake_pending_records",
+            "Acknowledged writes in SQLite's intake log, not yet in the database",
+            intake.pending.clone(),
+        );
+        registry.register(
+            "store_intake_log_bytes",
+            "Size of SQLite's intake log file",
+            intake.log_bytes.clone(),
+        );
+        registry.register(
+            "store_intake_refused",
+            "1 while the database refuses a write from the intake log (reads fail meanwhile)",
+            intake.refused.clone(),
+        );
         Self {
             registry,
             received,
@@ -192,7 +220,17 @@ impl Metrics {
             latency,
             body_bytes,
             delivery,
+            intake,
         }
+    }
+
+    /// Sets the intake gauges from the store's figures (zero for a backend without a log).
+    pub(crate) fn set_intake(&self, stats: Option<callbook_store::IntakeStats>) {
+        let stats = stats.unwrap_or_default();
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.intake.pending.set(gauge(stats.pending_records));
+        self.intake.log_bytes.set(gauge(stats.log_bytes));
+        self.intake.refused.set(i64::from(stats.refused));
     }
 
     pub(crate) fn source(&self, source: &str, provider: &str) -> SourceMetrics {

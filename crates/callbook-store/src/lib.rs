@@ -23,7 +23,7 @@ pub use error::Error;
 pub use model::*;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
-pub use store::Store;
+pub use store::{IntakeStats, Store};
 
 use std::sync::Arc;
 

@@ -89,4 +89,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// Flushes pending writes and closes connections.
     async fn close(&self);
+
+    /// Writes acknowledged but not yet in the database (SQLite's intake log); `None` for a
+    /// backend without one.
+    fn intake_stats(&self) -> Option<IntakeStats> {
+        None
+    }
+}
+
+/// What an intake log holds (see [`crate::SqliteOptions::intake_log`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IntakeStats {
+    /// Acknowledged records not yet applied to the database.
+    pub pending_records: u64,
+    /// Size of the log file.
+    pub log_bytes: u64,
+    /// Whether the database refuses one of them (reads fail until it is applied).
+    pub refused: bool,
 }

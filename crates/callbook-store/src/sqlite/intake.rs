@@ -24,9 +24,11 @@ use crate::Error;
 use crate::delivery::DeliveryId;
 use crate::model::{EventId, InsertOutcome, NewEvent};
 use crate::rows::{dedupe_hash, dedupe_time};
+use crate::store::IntakeStats;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
@@ -84,6 +86,24 @@ struct Stuck {
     retry_at: Instant,
 }
 
+/// What the writer last published about the intake, for [`crate::Store::intake_stats`].
+#[derive(Debug, Default)]
+pub(super) struct Gauges {
+    pending: AtomicU64,
+    log_bytes: AtomicU64,
+    refused: AtomicBool,
+}
+
+impl Gauges {
+    pub(super) fn read(&self) -> IntakeStats {
+        IntakeStats {
+            pending_records: self.pending.load(Ordering::Relaxed),
+            log_bytes: self.log_bytes.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The log and the records it holds that the database does not.
 pub(super) struct Intake {
     log: IntakeLog,
@@ -97,6 +117,7 @@ pub(super) struct Intake {
     /// Whether a tick is on its way.
     pub(super) tick_armed: bool,
     stuck: Option<Stuck>,
+    gauges: Arc<Gauges>,
 }
 
 impl Intake {
@@ -106,6 +127,7 @@ impl Intake {
         recovered: Recovered,
         enabled: bool,
         ticker: Arc<Notify>,
+        gauges: Arc<Gauges>,
     ) -> Self {
         let mut intake = Self {
             log,
@@ -115,6 +137,7 @@ impl Intake {
             ticker,
             tick_armed: false,
             stuck: None,
+            gauges,
         };
         let now = Instant::now();
         for (seq, item) in recovered.items {
@@ -157,9 +180,14 @@ impl Intake {
         }
     }
 
-    /// Asks for a tick while records wait, so that they are applied even if no other job
-    /// comes.
+    /// Publishes the gauges, and asks for a tick while records wait, so that they are
+    /// applied even if no other job comes.
     pub(super) fn arm_ticker(&mut self) {
+        let g = &self.gauges;
+        g.pending
+            .store(self.pending.len() as u64, Ordering::Relaxed);
+        g.log_bytes.store(self.log.len(), Ordering::Relaxed);
+        g.refused.store(self.stuck.is_some(), Ordering::Relaxed);
         if !self.pending.is_empty() && !self.tick_armed {
             self.ticker.notify_one();
             self.tick_armed = true;

@@ -135,6 +135,7 @@ pub struct SqliteStore {
     writer_done: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
     /// Whether acknowledged writes may wait in the intake log (reads apply them first).
     intake_log: bool,
+    intake_gauges: std::sync::Arc<intake::Gauges>,
     checkpoints: tokio::sync::Mutex<Option<Checkpointer>>,
     path: PathBuf,
 }
@@ -308,7 +309,14 @@ impl SqliteStore {
         let recovering = !recovered.items.is_empty();
         let intake_log = options.intake_log && options.durability == Durability::Process;
         let ticker = std::sync::Arc::new(tokio::sync::Notify::new());
-        let intake = intake::Intake::new(log, recovered, intake_log, ticker.clone());
+        let intake_gauges = std::sync::Arc::new(intake::Gauges::default());
+        let intake = intake::Intake::new(
+            log,
+            recovered,
+            intake_log,
+            ticker.clone(),
+            intake_gauges.clone(),
+        );
         writer::spawn(writer_conn, rx, batching, intake, done_tx).map_err(Error::Thread)?;
         intake::spawn_ticker(tx.downgrade(), ticker);
         let checkpoints = Checkpointer::spawn(
@@ -323,6 +331,7 @@ impl SqliteStore {
             writer: tx,
             writer_done: tokio::sync::Mutex::new(Some(done_rx)),
             intake_log,
+            intake_gauges,
             checkpoints: tokio::sync::Mutex::new(Some(checkpoints)),
             path: options.path,
         };
@@ -721,6 +730,10 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), Error> {
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
+    }
+
+    fn intake_stats(&self) -> Option<crate::IntakeStats> {
+        Some(self.intake_gauges.read())
     }
 
     async fn close(&self) {
