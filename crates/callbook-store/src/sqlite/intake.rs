@@ -180,14 +180,19 @@ impl Intake {
         }
     }
 
-    /// Publishes the gauges, and asks for a tick while records wait, so that they are
-    /// applied even if no other job comes.
-    pub(super) fn arm_ticker(&mut self) {
+    /// Updates what [`crate::Store::intake_stats`] reads.
+    pub(super) fn publish(&self) {
         let g = &self.gauges;
         g.pending
             .store(self.pending.len() as u64, Ordering::Relaxed);
         g.log_bytes.store(self.log.len(), Ordering::Relaxed);
         g.refused.store(self.stuck.is_some(), Ordering::Relaxed);
+    }
+
+    /// Publishes the gauges, and asks for a tick while records wait, so that they are
+    /// applied even if no other job comes.
+    pub(super) fn arm_ticker(&mut self) {
+        self.publish();
         if !self.pending.is_empty() && !self.tick_armed {
             self.ticker.notify_one();
             self.tick_armed = true;
@@ -244,6 +249,12 @@ impl Intake {
             inserts.extend(fresh.into_iter().map(|(e, r, _)| (e, r)));
             return;
         }
+        // Before anyone hears back, so that a scrape after an acknowledgement sees the record.
+        self.gauges
+            .log_bytes
+            .store(self.log.len(), Ordering::Relaxed);
+        let waiting = self.pending.len() + event_seqs.len() + finished_seqs.len();
+        self.gauges.pending.store(waiting as u64, Ordering::Relaxed);
         let now = Instant::now();
         for ((event, reply, key), seq) in fresh.into_iter().zip(event_seqs) {
             let _ = reply.send(Ok(InsertOutcome {

@@ -163,6 +163,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, m
         }
         if !flushes.is_empty() {
             intake.retry_stuck(&mut conn);
+            intake.publish();
             for reply in flushes.drain(..) {
                 let _ = reply.send(intake.health());
             }

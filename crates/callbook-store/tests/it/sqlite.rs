@@ -141,10 +141,18 @@ async fn a_logged_event_the_database_refuses_is_kept_and_stored_once_it_is_accep
         .insert_event(event("cal", "behind", b"{}"))
         .await
         .expect("acknowledged from the log");
+    let stats = store.intake_stats().expect("SQLite has an intake log");
+    assert!(stats.log_bytes > 0 && !stats.refused, "{stats:?}");
     // Applying them fails at the poison, which holds up the one behind it: reads say so
     // rather than answer without them.
     let err = store.get_event(behind.id).await.expect_err("unapplied");
     assert!(matches!(err, Error::Unapplied(_)), "{err}");
+    let stats = store.intake_stats().expect("stats");
+    assert_eq!(
+        (stats.pending_records, stats.refused),
+        (2, true),
+        "{stats:?}"
+    );
     // New writes commit directly meanwhile, and a redelivery is still a duplicate.
     let direct = store
         .insert_event(event("cal", "direct", b"{}"))
@@ -161,6 +169,12 @@ async fn a_logged_event_the_database_refuses_is_kept_and_stored_once_it_is_accep
     for id in [poison.id, behind.id, direct.id] {
         assert!(store.get_event(id).await.expect("get").is_some(), "{id}");
     }
+    let stats = store.intake_stats().expect("stats");
+    assert_eq!(
+        (stats.pending_records, stats.refused),
+        (0, false),
+        "{stats:?}"
+    );
     let page = store
         .list_events(&EventQuery::default())
         .await
