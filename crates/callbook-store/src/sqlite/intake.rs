@@ -40,6 +40,7 @@ use tokio::sync::Notify;
 pub(super) fn commits_directly(inserts: usize, writes: usize) -> bool {
     inserts >= 16 || writes >= 64
 }
+
 /// How long records wait in the log before they are applied.
 pub(super) const APPLY_AFTER: Duration = Duration::from_millis(10);
 /// Most records applied in one transaction: an apply holds the writer, and every request
