@@ -169,10 +169,6 @@ impl Intake {
         self.enabled && self.stuck.is_none()
     }
 
-    pub(super) fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
-    }
-
     /// `Ok` unless an acknowledged record cannot be applied (reads would miss it).
     pub(super) fn health(&self) -> Result<(), Error> {
         match &self.stuck {

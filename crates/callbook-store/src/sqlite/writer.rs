@@ -151,7 +151,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, m
         if !inserts.is_empty()
             || !completions.is_empty()
             || !claims.is_empty()
-            || (apply_all && intake.has_pending())
+            || (apply_all && intake.appliable() > 0)
         {
             commit_group(
                 &mut conn,
