@@ -12,7 +12,8 @@ pub(crate) async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// The database answers (within two seconds).
+/// The store answers (within two seconds): its database, and for SQLite its writer and intake
+/// log (an acknowledged write the database refuses makes it unready until it is applied).
 pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => (
@@ -21,9 +22,14 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         ),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
+            let reason = match e {
+                callbook_store::Error::Unapplied(_) => "intake log record refused",
+                callbook_store::Error::Closed => "store closed",
+                _ => "database error",
+            };
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable", "reason": "database error" })),
+                Json(serde_json::json!({ "status": "unavailable", "reason": reason })),
             )
         }
         Err(_) => (

@@ -18,7 +18,7 @@ pub(crate) struct TestServer {
     pub(crate) client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 pub(crate) fn now() -> i64 {
@@ -79,8 +79,13 @@ impl TestServer {
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             task: Some(task),
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// The server's SQLite database file.
+    pub(crate) fn database(&self) -> std::path::PathBuf {
+        self.dir.path().join("callbook.db")
     }
 
     pub(crate) async fn send_calendly(

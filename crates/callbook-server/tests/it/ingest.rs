@@ -299,3 +299,65 @@ async fn health_readiness_and_metrics() {
     assert_eq!(gauge("callbook_store_intake_refused"), 0, "{m}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn readiness_fails_while_the_database_refuses_an_acknowledged_event() {
+    let s = TestServer::start().await;
+    let side = |sql: &str| {
+        rusqlite::Connection::open(s.database())
+            .and_then(|c| c.execute_batch(sql))
+            .expect("side connection");
+    };
+    side(
+        "CREATE TRIGGER refuse BEFORE INSERT ON events \
+         BEGIN SELECT RAISE(ABORT, 'disk full, say'); END;",
+    );
+    // Alone, the event goes to the intake log and is acknowledged from there. (Had it shared
+    // the writer's batch with a startup task, it would have been committed directly, refused
+    // and answered 503: nothing stored, so the sender retries.)
+    let mut tries = 0;
+    let id = loop {
+        let r = s.send_signed(SEED).await;
+        let (status, body) = (r.status(), json(r).await);
+        if status == 200 {
+            break body["id"].as_str().expect("id").to_owned();
+        }
+        assert_eq!(
+            (status.as_u16(), &body["error"]),
+            (503, &"storage_unavailable".into())
+        );
+        tries += 1;
+        assert!(tries < 50, "never acknowledged");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let ready = || async {
+        let r = s
+            .client
+            .get(format!("{}/readyz", s.base))
+            .send()
+            .await
+            .expect("readyz");
+        (r.status(), json(r).await)
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (status, body) = loop {
+        let (status, body) = ready().await;
+        if status != 200 || tokio::time::Instant::now() > deadline {
+            break (status, body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["reason"], "intake log record refused", "{body}");
+
+    side("DROP TRIGGER refuse;");
+    // The record is retried every second; once it is in, the server is ready again.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ready().await.0 != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "still unready");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let stored = s.admin_get(&format!("/admin/events/{id}")).await;
+    assert_eq!(stored.status(), 200);
+    s.stop().await;
+}

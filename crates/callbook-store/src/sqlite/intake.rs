@@ -442,7 +442,11 @@ impl Intake {
     /// At shutdown, after the last group commit: empties the log if everything is applied.
     pub(super) fn close(&mut self) {
         if self.pending.is_empty() {
-            self.truncate();
+            if self.enabled {
+                self.truncate();
+            } else if let Err(e) = self.log.remove() {
+                tracing::warn!(error = %e, "removing the unused intake log failed");
+            }
         } else {
             tracing::error!(
                 waiting = self.pending.len(),

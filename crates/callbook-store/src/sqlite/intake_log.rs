@@ -186,6 +186,16 @@ impl IntakeLog {
         self.len = 0;
         Ok(())
     }
+
+    /// Deletes the file, once the database holds every record in it: a store that does not
+    /// write to the log leaves none behind. A deletion the disk did not keep is as harmless
+    /// as a lost truncation.
+    pub(super) fn remove(&self) -> Result<(), Error> {
+        std::fs::remove_file(&self.path).map_err(|e| Error::Intake {
+            path: self.path.clone(),
+            source: e,
+        })
+    }
 }
 
 /// Reads whole records from the start of `bytes`; returns them with the length they cover.

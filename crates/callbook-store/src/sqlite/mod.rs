@@ -727,7 +727,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    /// The database answers, the writer runs, and no acknowledged write waits in the intake
+    /// log for a database that refuses it (reads would miss it: see `Error::Unapplied`).
     async fn ping(&self) -> Result<(), Error> {
+        if self.writer.is_closed() {
+            return Err(Error::Closed);
+        }
+        if self.intake_gauges.read().refused {
+            return Err(Error::Unapplied(
+                "an intake log record is retried every second; the error log says why".into(),
+            ));
+        }
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
     }

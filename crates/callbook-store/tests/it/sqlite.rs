@@ -34,6 +34,8 @@ async fn power_loss_mode_stores_too() {
     );
     store.ping().await.expect("ping");
     store.close().await;
+    // Every commit syncs, so the intake log is not used, and none is left behind.
+    assert!(!dir.path().join("full.db-intake").exists());
 }
 
 #[test]
@@ -153,6 +155,12 @@ async fn a_logged_event_the_database_refuses_is_kept_and_stored_once_it_is_accep
         (2, true),
         "{stats:?}"
     );
+    // Readiness says so too.
+    let err = store
+        .ping()
+        .await
+        .expect_err("unready while a record is refused");
+    assert!(matches!(err, Error::Unapplied(_)), "{err}");
     // New writes commit directly meanwhile, and a redelivery is still a duplicate.
     let direct = store
         .insert_event(event("cal", "direct", b"{}"))
@@ -175,6 +183,7 @@ async fn a_logged_event_the_database_refuses_is_kept_and_stored_once_it_is_accep
         (0, false),
         "{stats:?}"
     );
+    store.ping().await.expect("ready again");
     let page = store
         .list_events(&EventQuery::default())
         .await
