@@ -16,6 +16,9 @@ fn parse(c: &mut Criterion) {
             serde_json::from_slice::<serde_json::Value>(black_box(SEED)).map(|v| v.is_object())
         })
     });
+    group.bench_function("ignored_any_floor", |b| {
+        b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(SEED)).is_ok())
+    });
     group.finish();
 }
 

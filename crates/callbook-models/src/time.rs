@@ -160,6 +160,9 @@ pub mod rfc3339 {
         let local = date
             .and_hms_nano_opt(hour, minute, second, nanos)?
             .and_utc();
+        if offset_secs == 0 {
+            return Some(local);
+        }
         local.checked_sub_signed(TimeDelta::seconds(offset_secs))
     }
 

@@ -8,38 +8,48 @@
 use crate::Error;
 use std::fmt;
 
-/// Checks the shape `http(s)://host/.../{collection}/{id}` and returns the byte offset of `{id}`.
+/// Checks the shape `http(s)://host/.../{collection}/{id}`. Every URI of every webhook goes
+/// through here, so it is one pass over the bytes rather than a chain of string splits.
 fn validate(kind: &'static str, collection: &str, uri: &str) -> Result<(), Error> {
     let err = |reason| Error::InvalidUri {
         kind,
         uri: uri.to_owned(),
         reason,
     };
-    let rest = uri
-        .strip_prefix("https://")
-        .or_else(|| uri.strip_prefix("http://"))
+    let b = uri.as_bytes();
+    let rest = b
+        .strip_prefix(b"https://")
+        .or_else(|| b.strip_prefix(b"http://"))
         .ok_or_else(|| err("must start with https://"))?;
-    let (host, path) = rest.split_once('/').ok_or_else(|| err("has no path"))?;
-    if host.is_empty() {
+    let slash = rest
+        .iter()
+        .position(|&c| c == b'/')
+        .ok_or_else(|| err("has no path"))?;
+    if slash == 0 {
         return Err(err("has no host"));
     }
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    let mut segments = path.rsplit('/');
-    let id = segments.next().unwrap_or_default();
+    let path = &rest[slash + 1..];
+    let path = &path[..path
+        .iter()
+        .position(|&c| c == b'?' || c == b'#')
+        .unwrap_or(path.len())];
+    let (parent, id) = match path.iter().rposition(|&c| c == b'/') {
+        Some(i) => (Some(&path[..i]), &path[i + 1..]),
+        None => (None, path),
+    };
     if id.is_empty()
         || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
     {
         return Err(err("does not end in an identifier"));
     }
     // `collection` may list alternatives separated by `|`.
-    if !collection.is_empty()
-        && !segments
-            .next()
-            .is_some_and(|seg| collection.split('|').any(|c| c == seg))
-    {
-        return Err(err("names another kind of resource"));
+    if !collection.is_empty() {
+        let segment = parent.map(|p| &p[p.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..]);
+        if !segment.is_some_and(|seg| collection.split('|').any(|c| c.as_bytes() == seg)) {
+            return Err(err("names another kind of resource"));
+        }
     }
     Ok(())
 }
@@ -219,6 +229,26 @@ mod tests {
         assert!(UserUri::parse("https://api.calendly.com/users/").is_err());
         assert!(UserUri::parse("ftp://api.calendly.com/users/AAAA").is_err());
         assert!(UserUri::parse("https:///users/AAAA").is_err());
+        assert!(UserUri::parse("https://api.calendly.com").is_err());
+        assert!(UserUri::parse("https://api.calendly.com/AAAA").is_err());
+        assert!(UserUri::parse("https://api.calendly.com/users/AA%2FA").is_err());
+    }
+
+    #[test]
+    fn query_and_fragment_are_not_part_of_the_uuid() {
+        let uri = UserUri::parse("https://api.calendly.com/users/AAAA?x=/y#z").unwrap();
+        assert_eq!(uri.uuid(), "AAAA");
+        assert!(UserUri::parse("http://localhost:8080/v2/users/A-b_1#frag").is_ok());
+        assert!(UserUri::parse("https://api.calendly.com/users/?x=AAAA").is_err());
+    }
+
+    #[test]
+    fn collections_may_have_alternative_names() {
+        for path in ["user_availability_schedules", "user_availability_schedule"] {
+            let uri = format!("https://api.calendly.com/{path}/AAAA");
+            assert!(AvailabilityScheduleUri::parse(uri).is_ok(), "{path}");
+        }
+        assert!(AvailabilityScheduleUri::parse("https://api.calendly.com/user/AAAA").is_err());
     }
 
     #[test]
