@@ -62,6 +62,10 @@ pub(crate) async fn run(config_path: Option<PathBuf>) -> Result<ExitCode, Failur
         database = %callbook_store::redacted_url(&config.database.url),
         sources = ?server.source_names(),
         admin = config.admin.token.is_some(),
+        runtime = match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => "single-threaded",
+            _ => "multi-threaded",
+        },
         "callbook is listening"
     );
     server

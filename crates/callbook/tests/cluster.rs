@@ -2,10 +2,13 @@
 //! global de-duplication, each event delivered once, an instance killed mid-run, and the
 //! database restarted mid-run. Real processes, real PostgreSQL, real HTTP on loopback.
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use support::{body, send_signed, wait_ready};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const KEY: &str = "cluster-test-signing-key";
@@ -61,39 +64,9 @@ impl Drop for Instance {
     }
 }
 
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{base} did not become ready");
-}
-
-fn body(n: usize) -> Vec<u8> {
-    format!(
-        r#"{{"event":"invitee.created","created_at":"2026-01-01T00:00:00.000000Z","created_by":"https://api.calendly.com/users/U","payload":{{"uri":"https://api.calendly.com/scheduled_events/E/invitees/I{n}","email":"x@example.com","name":"X","status":"active","event":"https://api.calendly.com/scheduled_events/E","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}}}}"#
-    )
-    .into_bytes()
-}
-
 /// Sends event `n`; returns the stored ID on 2xx, `Err(status)` otherwise (0: no answer).
 async fn send(client: &reqwest::Client, base: &str, n: usize) -> Result<String, u16> {
-    let body = body(n);
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let header = callbook_signature::calendly::sign(KEY.as_bytes(), t as i64, &body);
-    let response = client
-        .post(format!("{base}/webhooks/calendly/cal"))
-        .header("Calendly-Webhook-Signature", header)
-        .body(body)
-        .send()
+    let response = send_signed(client, base, KEY, body(n))
         .await
         .map_err(|_| 0u16)?;
     let status = response.status();
@@ -183,7 +156,7 @@ async fn three_instances_deduplicate_globally_and_deliver_each_event_once() {
     let client = client();
     let instances: Vec<Instance> = (0..3).map(|_| start(&config)).collect();
     for i in &instances {
-        wait_ready(&client, &i.base).await;
+        wait_ready(&client, &i.base, 30).await;
     }
     let bases: Vec<String> = instances.iter().map(|i| i.base.clone()).collect();
 
@@ -253,7 +226,7 @@ async fn an_instance_killed_mid_run_loses_nothing() {
     let client = client();
     let mut instances: Vec<Instance> = (0..3).map(|_| start(&config)).collect();
     for i in &instances {
-        wait_ready(&client, &i.base).await;
+        wait_ready(&client, &i.base, 30).await;
     }
     let bases: Vec<String> = instances.iter().map(|i| i.base.clone()).collect();
     let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -316,7 +289,7 @@ async fn a_database_restart_gets_503s_never_a_false_2xx_and_ingestion_resumes() 
     let config = config(dir.path(), &db, &sink.uri());
     let client = client();
     let instance = start(&config);
-    wait_ready(&client, &instance.base).await;
+    wait_ready(&client, &instance.base, 30).await;
 
     let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
     let refused: Arc<Mutex<Vec<u16>>> = Arc::default();
@@ -357,7 +330,7 @@ async fn a_database_restart_gets_503s_never_a_false_2xx_and_ingestion_resumes() 
     assert_eq!(ready.status(), 503, "not ready while the database is down");
     let before_restart = acked.lock().expect("lock").len();
     pg.start();
-    wait_ready(&client, &instance.base).await;
+    wait_ready(&client, &instance.base, 30).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while acked.lock().expect("lock").len() < before_restart + 100 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -1,10 +1,13 @@
 //! Crash safety: every event answered 2xx is on disk, with its delivery, even when the process
 //! is killed with SIGKILL in the middle of a stream of concurrent webhooks and deliveries.
 
+mod support;
+
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use support::{body, wait_ready};
 
 const KEY: &str = "crash-test-signing-key";
 
@@ -22,26 +25,6 @@ fn start(config: &std::path::Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("start callbook")
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not become ready");
-}
-
-fn body(n: usize) -> Vec<u8> {
-    format!(
-        r#"{{"event":"invitee.created","created_at":"2026-01-01T00:00:00.000000Z","created_by":"https://api.calendly.com/users/U","payload":{{"uri":"https://api.calendly.com/scheduled_events/E/invitees/I{n}","email":"x@example.com","name":"X","status":"active","event":"https://api.calendly.com/scheduled_events/E","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}}}}"#
-    )
-    .into_bytes()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,7 +58,7 @@ async fn every_acknowledged_event_survives_kill_9() {
         .build()
         .expect("client");
     let mut child = start(&config);
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, 20).await;
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut senders = Vec::new();
@@ -171,7 +154,7 @@ async fn every_acknowledged_event_survives_kill_9() {
 
     // And the server starts again on the same file.
     let mut child = start(&config);
-    wait_ready(&client, &base).await;
+    wait_ready(&client, &base, 20).await;
     child.kill().expect("kill");
     let _ = child.wait();
     eprintln!(

@@ -33,3 +33,45 @@ pub(crate) fn wait_listening(listen: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Waits (up to `secs`) until `base` answers `/readyz` with 2xx.
+pub(crate) async fn wait_ready(client: &reqwest::Client, base: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{base} did not become ready");
+}
+
+/// A small valid `invitee.created` whose invitee (and so de-duplication key) is `n`.
+pub(crate) fn body(n: usize) -> Vec<u8> {
+    format!(
+        r#"{{"event":"invitee.created","created_at":"2026-01-01T00:00:00.000000Z","created_by":"https://api.calendly.com/users/U","payload":{{"uri":"https://api.calendly.com/scheduled_events/E/invitees/I{n}","email":"x@example.com","name":"X","status":"active","event":"https://api.calendly.com/scheduled_events/E","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}}}}"#
+    )
+    .into_bytes()
+}
+
+/// Posts `body` to the Calendly source `cal` at `base`, signed now with `key`.
+pub(crate) async fn send_signed(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> reqwest::Result<reqwest::Response> {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let header = callbook_signature::calendly::sign(key.as_bytes(), t as i64, &body);
+    client
+        .post(format!("{base}/webhooks/calendly/cal"))
+        .header("Calendly-Webhook-Signature", header)
+        .body(body)
+        .send()
+        .await
+}
