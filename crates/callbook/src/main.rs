@@ -24,8 +24,9 @@ const EXIT_CONFIG: u8 = 2;
 
 /// The async runtime for this many CPUs. On one (a container's limit, or `taskset`), a
 /// work-stealing scheduler has no one to share work with, and the single-threaded one does the
-/// same work with less bookkeeping: 8% more closed-loop ingestion and about 2.5% less CPU
-/// per delivered event at 5,000/s (docs/benchmarks.md). Setting `TOKIO_WORKER_THREADS` asks for the multi-threaded one anyway.
+/// same work with less bookkeeping: 8% more closed-loop ingestion and about 2.5% less CPU per
+/// delivered event at 5,000/s (docs/benchmarks.md). Setting `TOKIO_WORKER_THREADS` asks for
+/// the multi-threaded one anyway.
 fn runtime_builder(cpus: usize, worker_threads_set: bool) -> tokio::runtime::Builder {
     if cpus == 1 && !worker_threads_set {
         tokio::runtime::Builder::new_current_thread()
