@@ -9,6 +9,16 @@ use support::{body, free_listen, send_signed, wait_ready};
 
 const KEY: &str = "one-cpu-signing-key";
 
+/// Kills the server if the test fails before stopping it.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_one_cpu_events_are_stored_delivered_and_the_server_stops_cleanly() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -32,15 +42,17 @@ async fn on_one_cpu_events_are_stored_delivered_and_the_server_stops_cleanly() {
     )
     .expect("config");
     let log = dir.path().join("serve.log");
-    let mut child = Command::new("taskset")
-        .args(["-c", "0", env!("CARGO_BIN_EXE_callbook")])
-        .args(["serve", "--log-format", "json", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("taskset (util-linux) runs callbook");
+    let mut server = Server(
+        Command::new("taskset")
+            .args(["-c", "0", env!("CARGO_BIN_EXE_callbook")])
+            .args(["serve", "--log-format", "json", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("taskset (util-linux) runs callbook"),
+    );
     let base = format!("http://{listen}");
     let client = reqwest::Client::new();
     wait_ready(&client, &base, 20).await;
@@ -69,11 +81,11 @@ async fn on_one_cpu_events_are_stored_delivered_and_the_server_stops_cleanly() {
     }
 
     let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .expect("kill");
     assert!(term.success());
-    assert!(child.wait().expect("wait").success(), "graceful stop");
+    assert!(server.0.wait().expect("wait").success(), "graceful stop");
     let log = std::fs::read_to_string(&log).expect("log");
     assert!(log.contains("single-threaded"), "{log}");
     assert!(log.contains("\"stopped\""), "{log}");
