@@ -246,18 +246,10 @@ impl Intake {
             inserts.extend(fresh.into_iter().map(|(e, r, _)| (e, r)));
             return;
         }
-        // Before anyone hears back, so that a scrape after an acknowledgement sees the record.
-        self.gauges
-            .log_bytes
-            .store(self.log.len(), Ordering::Relaxed);
-        let waiting = self.pending.len() + event_seqs.len() + finished_seqs.len();
-        self.gauges.pending.store(waiting as u64, Ordering::Relaxed);
         let now = Instant::now();
+        let mut acknowledged = Vec::with_capacity(fresh.len());
         for ((event, reply, key), seq) in fresh.into_iter().zip(event_seqs) {
-            let _ = reply.send(Ok(InsertOutcome {
-                id: event.id,
-                duplicate: false,
-            }));
+            acknowledged.push((reply, event.id));
             self.keys.insert(key.clone(), event.id);
             self.pending.push_back(Pending {
                 seq,
@@ -266,14 +258,26 @@ impl Intake {
                 item: Item::Event(event),
             });
         }
+        let mut recorded = Vec::with_capacity(completions.len());
         for (c, seq) in completions.drain(..).zip(finished_seqs) {
-            let _ = c.reply.send(Ok(()));
+            recorded.push(c.reply);
             self.pending.push_back(Pending {
                 seq,
                 since: now,
                 key: None,
                 item: Item::Finished(c.finished),
             });
+        }
+        // Before anyone hears back, so that a scrape after an acknowledgement sees the records.
+        self.publish();
+        for (reply, id) in acknowledged {
+            let _ = reply.send(Ok(InsertOutcome {
+                id,
+                duplicate: false,
+            }));
+        }
+        for reply in recorded {
+            let _ = reply.send(Ok(()));
         }
     }
 
