@@ -17,6 +17,7 @@
 //! not used (a log left by an earlier run is still applied at open).
 
 use super::intake_log::{Finished, IntakeLog, Item, Recovered};
+use super::recent::Recent;
 use super::writer::{
     Completion, Reply, SELECT_ORIGINAL, complete_one, in_transaction, insert_with,
 };
@@ -54,6 +55,9 @@ const FORCE_AT: u64 = 64 << 20;
 const STUCK_RETRY: Duration = Duration::from_secs(1);
 
 const SET_APPLIED: &str = "UPDATE intake_state SET applied_seq = ?1 WHERE id = 1";
+
+/// The newest event time of a source: one seek in the events' unique index.
+const NEWEST_TIME: &str = "SELECT MAX(dedupe_time) FROM events WHERE source = ?1";
 
 /// The part of an event that decides whether it is a duplicate (the events table's unique key).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -113,6 +117,8 @@ pub(super) struct Intake {
     pending: VecDeque<Pending>,
     /// The pending events' keys.
     keys: HashMap<DedupeKey, EventId>,
+    /// The newest keys per source, which prove most live events new without a lookup.
+    recent: Recent,
     /// Wakes the task that sends [`super::writer::Job::Tick`] after [`APPLY_AFTER`].
     ticker: Arc<Notify>,
     /// Whether a tick is on its way.
@@ -135,6 +141,7 @@ impl Intake {
             enabled,
             pending: VecDeque::new(),
             keys: HashMap::new(),
+            recent: Recent::default(),
             ticker,
             tick_armed: false,
             stuck: None,
@@ -216,7 +223,7 @@ impl Intake {
             });
             let original = match known {
                 Some(id) => Ok(Some(id)),
-                None => find_original(conn, &key),
+                None => self.stored_original(conn, &key),
             };
             match original {
                 Ok(Some(id)) => {
@@ -225,7 +232,10 @@ impl Intake {
                         duplicate: true,
                     }));
                 }
-                Ok(None) => fresh.push((event, reply, key)),
+                Ok(None) => {
+                    self.recent.add(&key.source, key.time, key.hash);
+                    fresh.push((event, reply, key));
+                }
                 Err(e) => {
                     let _ = reply.send(Err(e));
                 }
@@ -279,6 +289,45 @@ impl Intake {
         for reply in recorded {
             let _ = reply.send(Ok(()));
         }
+    }
+
+    /// The stored event with this key, if any: looked up, unless the newest keys prove
+    /// there is none.
+    fn stored_original(
+        &mut self,
+        conn: &Connection,
+        key: &DedupeKey,
+    ) -> Result<Option<EventId>, Error> {
+        if !self.recent.knows(&key.source) {
+            let stored: Option<i64> = conn
+                .prepare_cached(NEWEST_TIME)?
+                .query_row(params![key.source], |row| row.get(0))?;
+            let waiting = self
+                .pending
+                .iter()
+                .filter_map(|p| p.key.as_ref())
+                .filter(|k| k.source == key.source)
+                .map(|k| k.time)
+                .max();
+            self.recent.start(&key.source, stored.max(waiting));
+        }
+        if self.recent.proves_new(&key.source, key.time, &key.hash) {
+            return Ok(None);
+        }
+        find_original(conn, key)
+    }
+
+    /// Notes an event the writer commits directly, so that the newest keys stay complete.
+    pub(super) fn note_direct(&mut self, e: &NewEvent) {
+        if self.recent.knows(&e.source) {
+            self.recent
+                .add(&e.source, dedupe_time(e), dedupe_hash(&e.dedupe_key));
+        }
+    }
+
+    /// Forgets the newest keys before a write the writer cannot follow (a task).
+    pub(super) fn forget_recent(&mut self) {
+        self.recent.clear();
     }
 
     /// The pending event that `e` duplicates, if any.

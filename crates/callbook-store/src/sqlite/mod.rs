@@ -4,6 +4,7 @@
 
 mod intake;
 mod intake_log;
+mod recent;
 mod rows;
 mod writer;
 

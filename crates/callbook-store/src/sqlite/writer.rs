@@ -169,6 +169,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, m
             }
         }
         if let Some(task) = task {
+            intake.forget_recent();
             task(&mut conn);
         }
         intake.apply_due(&mut conn);
@@ -234,6 +235,9 @@ fn commit_group(
     claims: &mut Vec<Claim>,
 ) {
     let now = chrono::Utc::now().timestamp_millis();
+    for (event, _) in inserts.iter() {
+        intake.note_direct(event);
+    }
     let pending = intake.appliable();
     let insert =
         |tx: &Connection, intake: &Intake, event: &NewEvent| match intake.original_of(event) {

@@ -249,3 +249,97 @@ async fn logged_events_reach_the_database_file_by_themselves_within_milliseconds
     }
     store.close().await;
 }
+
+/// Live events are proved new by the newest keys the writer holds, without a lookup. A
+/// redelivery must still be found wherever its original is: waiting in the intake log, in the
+/// database, older than newer events, after a write the writer cannot follow, after a restart.
+#[tokio::test]
+async fn redeliveries_are_found_wherever_their_original_is() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let t0 = chrono::Utc::now();
+    let at = |key: &str, secs: i64| {
+        let mut e = event("cal", key, b"{}");
+        e.occurred_at = Some(t0 + chrono::Duration::seconds(secs));
+        e
+    };
+    let store = open(&dir).await;
+    let insert = |e: NewEvent| {
+        let store = store.clone();
+        async move { store.insert_event(e).await.expect("insert") }
+    };
+    let a = insert(at("a", 0)).await;
+    assert!(!a.duplicate);
+    let waiting = insert(at("a", 0)).await;
+    assert!(waiting.duplicate, "original in the log");
+    assert_eq!(waiting.id, a.id);
+    // A read applies the log first.
+    store.get_event(a.id).await.expect("get").expect("stored");
+    assert_eq!(
+        insert(at("a", 0)).await.id,
+        a.id,
+        "original in the database"
+    );
+    let b = insert(at("b", 5)).await;
+    assert!(!b.duplicate);
+    assert!(insert(at("a", 0)).await.duplicate, "older than the newest");
+    assert!(
+        !insert(at("c", 5)).await.duplicate,
+        "same time, another key"
+    );
+    store
+        .set_destination_disabled("crm", Some("test"), chrono::Utc::now())
+        .await
+        .expect("an admin write");
+    assert_eq!(insert(at("b", 5)).await.id, b.id, "after an admin write");
+    assert!(insert(at("a", 0)).await.duplicate);
+    store.close().await;
+
+    let store = open(&dir).await;
+    for (key, secs) in [("a", 0), ("b", 5), ("c", 5)] {
+        let again = store.insert_event(at(key, secs)).await.expect("insert");
+        assert!(again.duplicate, "{key} after a restart");
+    }
+    assert!(
+        !store
+            .insert_event(at("d", 6))
+            .await
+            .expect("insert")
+            .duplicate
+    );
+    store.close().await;
+}
+
+/// A batch large enough to commit directly skips the intake log; its keys must still reach the
+/// newest keys, or a redelivery of one of its events would pass as new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redeliveries_of_events_committed_directly_are_found() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    let t0 = chrono::Utc::now();
+    let at = |key: String, ms: i64| {
+        let mut e = event("cal", &key, b"{}");
+        e.occurred_at = Some(t0 + chrono::Duration::milliseconds(ms));
+        e
+    };
+    // One event alone goes through the log and sets up the newest keys.
+    store
+        .insert_event(at("first".into(), 0))
+        .await
+        .expect("insert");
+    let burst = (0..200).map(|i| {
+        let store = store.clone();
+        let e = at(format!("k{i}"), 1 + i);
+        tokio::spawn(async move { store.insert_event(e).await.expect("insert") })
+    });
+    for inserted in futures_util::future::join_all(burst).await {
+        assert!(!inserted.expect("task").duplicate);
+    }
+    for i in 0..200 {
+        let again = store
+            .insert_event(at(format!("k{i}"), 1 + i))
+            .await
+            .expect("insert");
+        assert!(again.duplicate, "k{i}");
+    }
+    store.close().await;
+}
