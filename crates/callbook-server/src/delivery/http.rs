@@ -222,6 +222,16 @@ enum Failure {
     Request,
 }
 
+// Header names made once, at compile time, rather than parsed for every attempt.
+const WEBHOOK_ID: HeaderName = HeaderName::from_static(standard::ID_HEADER);
+const WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static(standard::TIMESTAMP_HEADER);
+const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static(standard::SIGNATURE_HEADER);
+const SOURCE: HeaderName = HeaderName::from_static("callbook-source");
+const PROVIDER: HeaderName = HeaderName::from_static("callbook-provider");
+const DELIVERY_ID: HeaderName = HeaderName::from_static("callbook-delivery-id");
+const ATTEMPT: HeaderName = HeaderName::from_static("callbook-attempt");
+const EVENT_TYPE: HeaderName = HeaderName::from_static("callbook-event-type");
+
 /// The request headers: content type, agent, the Standard Webhooks signature and callbook's own.
 /// A source or event type that cannot be a header value is an error no retry will change.
 fn headers(signer: &standard::Webhook, delivery: &Claimed) -> Result<HeaderMap, String> {
@@ -235,23 +245,26 @@ fn headers(signer: &standard::Webhook, delivery: &Claimed) -> Result<HeaderMap, 
     headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
     // As reqwest and curl send it: some endpoints refuse a request without one.
     headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    headers.insert(
+        PROVIDER,
+        HeaderValue::from_static(delivery.provider.as_str()),
+    );
     let values = [
-        (standard::ID_HEADER, signed.id),
-        (standard::TIMESTAMP_HEADER, signed.timestamp),
-        (standard::SIGNATURE_HEADER, signed.signature),
-        ("callbook-source", delivery.source.clone()),
-        ("callbook-provider", delivery.provider.as_str().to_owned()),
-        ("callbook-delivery-id", delivery.id.to_string()),
-        ("callbook-attempt", (delivery.attempts + 1).to_string()),
+        (WEBHOOK_ID, signed.id),
+        (WEBHOOK_TIMESTAMP, signed.timestamp),
+        (WEBHOOK_SIGNATURE, signed.signature),
+        (SOURCE, delivery.source.clone()),
+        (DELIVERY_ID, delivery.id.to_string()),
+        (ATTEMPT, (delivery.attempts + 1).to_string()),
     ];
     let event_type = delivery
         .event_type
         .as_ref()
-        .map(|t| ("callbook-event-type", t.clone()));
+        .map(|t| (EVENT_TYPE, t.clone()));
     for (name, value) in values.into_iter().chain(event_type) {
         let value = HeaderValue::try_from(value)
             .map_err(|_| format!("{name} is not a valid header value"))?;
-        headers.insert(HeaderName::from_static(name), value);
+        headers.insert(name, value);
     }
     Ok(headers)
 }
