@@ -317,12 +317,12 @@ impl Intake {
         find_original(conn, key)
     }
 
-    /// Notes an event the writer commits directly, so that the newest keys stay complete.
-    pub(super) fn note_direct(&mut self, e: &NewEvent) {
-        if self.recent.knows(&e.source) {
-            self.recent
-                .add(&e.source, dedupe_time(e), dedupe_hash(&e.dedupe_key));
-        }
+    /// Forgets the newest keys of a source whose events the writer commits directly: they are
+    /// set up again from the database when next needed. (Adding each event's key instead cost
+    /// a hash and a tree insert per event on the path that closed-loop ingestion takes, about
+    /// 4% of its throughput.)
+    pub(super) fn committing_directly(&mut self, e: &NewEvent) {
+        self.recent.forget(&e.source);
     }
 
     /// Forgets the newest keys before a write the writer cannot follow (a task).

@@ -11,7 +11,8 @@
 //! holds are looked up as before.
 //!
 //! A key held but never stored costs only a lookup; a key stored but not held would let a
-//! duplicate through. So the writer adds every key it sees, and forgets everything before a
+//! duplicate through. So the writer adds every key it records, forgets a source's window when
+//! it commits that source's events directly (a large batch), and forgets every window before a
 //! task (an admin write or a purge) that could change the events table behind its back.
 
 use std::collections::{BTreeSet, HashMap};
@@ -78,6 +79,11 @@ impl Recent {
         }
     }
 
+    /// Forgets the window of `source`: it is set up again from the database.
+    pub(super) fn forget(&mut self, source: &str) {
+        self.sources.remove(source);
+    }
+
     /// Forgets every window: they are set up again from the database.
     pub(super) fn clear(&mut self) {
         self.sources.clear();
@@ -133,8 +139,13 @@ mod tests {
         );
         assert!(!recent.proves_new("cal", 10, &[0; 16]), "kept");
         assert!(recent.proves_new("cal", 10, &[9; 16]));
-        recent.clear();
+        recent.start("other", None);
+        recent.forget("cal");
         assert!(!recent.knows("cal"));
+        assert!(!recent.proves_new("cal", 10, &[9; 16]), "forgotten");
+        assert!(recent.knows("other"));
+        recent.clear();
+        assert!(!recent.knows("other"));
         assert!(!recent.proves_new("cal", 10, &[9; 16]));
     }
 }

@@ -236,7 +236,7 @@ fn commit_group(
 ) {
     let now = chrono::Utc::now().timestamp_millis();
     for (event, _) in inserts.iter() {
-        intake.note_direct(event);
+        intake.committing_directly(event);
     }
     let pending = intake.appliable();
     let insert =
