@@ -309,8 +309,8 @@ async fn redeliveries_are_found_wherever_their_original_is() {
     store.close().await;
 }
 
-/// A batch large enough to commit directly skips the intake log; its keys must still reach the
-/// newest keys, or a redelivery of one of its events would pass as new.
+/// A batch large enough to commit directly skips the intake log; the newest keys must not then
+/// prove one of its events new, or a redelivery of it would pass as new.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redeliveries_of_events_committed_directly_are_found() {
     let dir = tempfile::tempdir().expect("tmp");
