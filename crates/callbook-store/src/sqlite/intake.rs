@@ -1,25 +1,38 @@
-//! The intake: small batches of writes are recorded in a log file and acknowledged, then moved
-//! into SQLite together a few milliseconds later.
+//! The intake: small writes are recorded in a log file and acknowledged, then moved into
+//! SQLite together a few milliseconds later.
 //!
 //! A commit rewrites the last page of every B-tree it touches (about a dozen 16 KiB pages),
-//! however few rows it holds. Under a steady stream of deliveries the writer's batches hold two
-//! or three events plus the finished attempts of earlier ones, and those pages were most of its
-//! work. Appending such a batch to the log costs one `write`, which survives a `kill -9` as a
-//! commit does in the default durability mode; the records then reach SQLite in one
-//! transaction every [`APPLY_AFTER`] or so. That transaction also stores the sequence number
-//! of the last record it applied, so at open the records after it are applied again.
+//! however few rows it holds. Under a steady stream of deliveries a commit per request batch
+//! holds two or three events plus the finished attempts of earlier ones, and those pages were
+//! most of the writer's work. Appending the same records to the log costs one `write`, which
+//! survives a `kill -9` as a commit does in the default durability mode; the records then
+//! reach SQLite in one transaction every [`APPLY_AFTER`] or so. That transaction also stores
+//! the sequence number of the last record it applied, so at open the records after it are
+//! applied again.
 //!
-//! Until a record is applied, the writer answers for it: duplicates are found among the
+//! Records are made where the request is, on the runtime's thread: the event's key is checked
+//! against the records not yet applied and the newest keys (see [`super::recent`]), the record
+//! goes into the log's buffer, and the flusher task writes everything buffered with one
+//! `write` once the requests that are ready have run, then acknowledges them all. So no
+//! hand-over to another thread lies on an acknowledgement's path: the writer thread, which on
+//! a small machine shares a core with the runtime, only applies records in the background.
+//! (Through the writer, each acknowledgement waited for that thread to be scheduled and then
+//! for the runtime to come back to the answer: most of the time from a webhook's arrival to
+//! its delivery.) What cannot be decided without a lookup (the first event of a source, a
+//! late redelivery, an event without a time) goes to the writer, which records it the same
+//! way after looking it up.
+//!
+//! Until a record is applied, the intake answers for it: duplicates are found among the
 //! records as well as in the database, and claims, admin tasks and reads first apply
-//! everything, so nothing acknowledged is ever invisible to them. A large batch commits
-//! directly (its commit is already cheap per event) and takes the pending records with it.
-//! In power-loss mode every write waits for an fsync of the database anyway, and the log is
-//! not used (a log left by an earlier run is still applied at open).
+//! everything, so nothing acknowledged is ever invisible to them. A large batch that reaches
+//! the writer commits directly (its commit is already cheap per event) and takes the pending
+//! records with it. In power-loss mode every write waits for an fsync of the database anyway,
+//! and the log is not used (a log left by an earlier run is still applied at open).
 
 use super::intake_log::{Finished, IntakeLog, Item, Recovered};
 use super::recent::Recent;
 use super::writer::{
-    Completion, Reply, SELECT_ORIGINAL, complete_one, in_transaction, insert_with,
+    Completion, Job, Reply, SELECT_ORIGINAL, complete_one, in_transaction, insert_with,
 };
 use crate::Error;
 use crate::delivery::DeliveryId;
@@ -28,29 +41,26 @@ use crate::rows::{dedupe_hash, dedupe_time};
 use crate::store::IntakeStats;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
 
-/// Whether a batch commits directly instead of going through the log: with this many events
-/// (or writes in all), its commit costs little per event, and the log's duplicate lookups and
-/// copies would cost more. A steady stream of deliveries gives batches of a few events and as
-/// many finished attempts; closed-loop ingestion gives batches of about 30 events, and through
-/// the log those measured up to 10% slower.
+/// Whether a batch that reaches the writer commits directly instead of going through the log:
+/// with this many events (or writes in all), its commit costs little per event, and the log's
+/// duplicate lookups and copies would cost more.
 pub(super) fn commits_directly(inserts: usize, writes: usize) -> bool {
     inserts >= 16 || writes >= 64
 }
 
 /// How long records wait in the log before they are applied.
 pub(super) const APPLY_AFTER: Duration = Duration::from_millis(10);
-/// Most records applied in one transaction: an apply holds the writer, and every request
-/// that arrives meanwhile waits for it.
+/// Most records applied in one transaction: an apply holds the writer, and every write that
+/// reaches it meanwhile waits for it.
 const APPLY_CHUNK: usize = 256;
-/// The log is emptied when it is this long and everything in it is applied.
-const TRUNCATE_AT: u64 = 8 << 20;
-/// Past this length everything pending is applied at once, so that the log can be emptied.
-const FORCE_AT: u64 = 64 << 20;
+/// Past this length the writer applies everything and empties the log; callers hand their
+/// writes to the writer meanwhile, so that the log holds nothing unapplied when it is cut.
+const TRUNCATE_AT: u64 = 16 << 20;
 /// How often a record the database refused is tried again.
 const STUCK_RETRY: Duration = Duration::from_secs(1);
 
@@ -77,12 +87,70 @@ impl DedupeKey {
     }
 }
 
-/// A record acknowledged but not yet in the database.
+fn duplicate_of(id: EventId) -> InsertOutcome {
+    InsertOutcome {
+        id,
+        duplicate: true,
+    }
+}
+
+/// A record written to the log, not yet in the database. The writer applies it without
+/// holding the lock, from its own reference.
 struct Pending {
     seq: u64,
     since: Instant,
     key: Option<DedupeKey>,
-    item: Item,
+    item: Arc<Item>,
+}
+
+/// A record the writer applies: its sequence number and what it holds.
+pub(super) type Record = (u64, Arc<Item>);
+
+/// A write waiting for the log's next `write`.
+enum Unwritten {
+    Event {
+        seq: u64,
+        key: DedupeKey,
+        event: NewEvent,
+        reply: Reply,
+    },
+    /// A duplicate of an event whose record is not written yet: it is answered once that
+    /// record is, or handed to the writer with it.
+    Duplicate {
+        event: NewEvent,
+        original: EventId,
+        reply: Reply,
+    },
+    Finished {
+        seq: u64,
+        finished: Finished,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+}
+
+/// Answers to send once the intake's lock is released.
+#[derive(Default)]
+#[must_use]
+pub(super) struct Acks(Vec<Ack>);
+
+enum Ack {
+    Insert(Reply, InsertOutcome),
+    Done(oneshot::Sender<Result<(), Error>>),
+}
+
+impl Acks {
+    pub(super) fn send(self) {
+        for ack in self.0 {
+            match ack {
+                Ack::Insert(reply, outcome) => {
+                    let _ = reply.send(Ok(outcome));
+                }
+                Ack::Done(reply) => {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+        }
+    }
 }
 
 /// A record the database refused, holding up the ones behind it.
@@ -91,7 +159,7 @@ struct Stuck {
     retry_at: Instant,
 }
 
-/// What the writer last published about the intake, for [`crate::Store::intake_stats`].
+/// What the intake last published, for [`crate::Store::intake_stats`].
 #[derive(Debug, Default)]
 pub(super) struct Gauges {
     pending: AtomicU64,
@@ -109,21 +177,222 @@ impl Gauges {
     }
 }
 
+/// What a caller's write became.
+pub(super) enum Offer<T, W> {
+    /// Answered at once: a duplicate of a written record.
+    Answered(T),
+    /// Recorded: the answer comes once the record is written (or from the writer, if the
+    /// `write` failed).
+    Recorded(oneshot::Receiver<Result<T, Error>>),
+    /// Not decided here: it goes to the writer.
+    Declined(W),
+}
+
+/// The intake, shared by the callers (who record), the flusher task (which writes the log)
+/// and the writer thread (which applies the log). Nobody holds the lock across a transaction.
+pub(super) struct Shared {
+    state: Mutex<Intake>,
+    /// Wakes the flusher.
+    flush: Notify,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Intake").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(super) fn new(intake: Intake) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(intake),
+            flush: Notify::new(),
+        })
+    }
+
+    /// The intake's state. Nothing panics while holding it, and a poisoned lock would still
+    /// hold consistent records, so poisoning is ignored rather than spread.
+    pub(super) fn lock(&self) -> MutexGuard<'_, Intake> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records an event on the caller's side, if that can be decided without a lookup.
+    pub(super) fn offer_event(&self, event: NewEvent) -> Offer<InsertOutcome, NewEvent> {
+        let key = DedupeKey::of(&event);
+        let mut intake = self.lock();
+        if !intake.takes_here() {
+            return Offer::Declined(event);
+        }
+        let (reply, answer) = oneshot::channel();
+        match intake.known(&key) {
+            Some((id, true)) => return Offer::Answered(duplicate_of(id)),
+            Some((original, false)) => intake.unwritten.push(Unwritten::Duplicate {
+                event,
+                original,
+                reply,
+            }),
+            None if intake.recent.proves_new(&key.source, key.time, &key.hash) => {
+                intake.add_event(event, key, reply);
+            }
+            None => return Offer::Declined(event),
+        }
+        drop(intake);
+        self.flush.notify_one();
+        Offer::Recorded(answer)
+    }
+
+    /// Records a finished attempt on the caller's side.
+    pub(super) fn offer_finished(&self, finished: Finished) -> Offer<(), Finished> {
+        let mut intake = self.lock();
+        if !intake.takes_here() {
+            return Offer::Declined(finished);
+        }
+        let (reply, answer) = oneshot::channel();
+        intake.add_finished(finished, reply);
+        drop(intake);
+        self.flush.notify_one();
+        Offer::Recorded(answer)
+    }
+
+    /// Applies the oldest records once they have waited long enough (or are many), and
+    /// empties the log once it is long.
+    pub(super) fn apply_due(&self, conn: &mut Connection) {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let (batch, acks) = {
+            let mut intake = self.lock();
+            let Some(front) = intake.pending.front() else {
+                return;
+            };
+            if let Some(stuck) = &intake.stuck {
+                if Instant::now() >= stuck.retry_at {
+                    drop(intake);
+                    self.apply_one_by_one(conn, now_ms, usize::MAX);
+                }
+                return;
+            }
+            let emptying = intake.log.len() >= TRUNCATE_AT;
+            if !emptying
+                && intake.pending.len() < APPLY_CHUNK
+                && front.since.elapsed() < APPLY_AFTER
+            {
+                return;
+            }
+            if emptying {
+                intake.draining = true;
+                let acks = intake.write_out();
+                (intake.front(intake.pending.len()), acks)
+            } else {
+                let n = intake.pending.len().min(APPLY_CHUNK);
+                (intake.front(n), Acks::default())
+            }
+        };
+        acks.send();
+        match in_transaction(conn, |tx| apply_records(tx, &batch, now_ms)) {
+            Ok(()) => self.lock().applied(batch.len()),
+            Err(e) => {
+                tracing::warn!(error = %e, "applying intake log records together failed; applying them one by one");
+                self.apply_one_by_one(conn, now_ms, batch.len());
+            }
+        }
+    }
+
+    /// Applies up to `limit` pending records one transaction each, stopping at one the
+    /// database refuses.
+    pub(super) fn apply_one_by_one(&self, conn: &mut Connection, now_ms: i64, limit: usize) {
+        for _ in 0..limit {
+            let batch = {
+                let intake = self.lock();
+                if intake.pending.is_empty() {
+                    break;
+                }
+                intake.front(1)
+            };
+            if let Err(e) = in_transaction(conn, |tx| apply_records(tx, &batch, now_ms)) {
+                let mut intake = self.lock();
+                if intake.stuck.is_none() {
+                    let record = match batch.first().map(|(_, item)| &**item) {
+                        Some(Item::Event(e)) => format!("event {}", e.id),
+                        Some(Item::Finished(f)) => format!("attempt of delivery {}", f.delivery),
+                        None => String::new(),
+                    };
+                    tracing::error!(error = %e, record, waiting = intake.pending.len(), "the database refuses an acknowledged write from the intake log: it stays there and is retried every second; until then new writes commit directly and reads fail");
+                }
+                intake.stuck = Some(Stuck {
+                    error: e.to_string(),
+                    retry_at: Instant::now() + STUCK_RETRY,
+                });
+                intake.publish();
+                return;
+            }
+            self.lock().applied(1);
+        }
+        let mut intake = self.lock();
+        if intake.stuck.take().is_some() {
+            tracing::info!("the intake log's refused writes are applied");
+        }
+        intake.publish();
+    }
+
+    /// Tries the records the database refused again now (a read wants them).
+    pub(super) fn retry_stuck(&self, conn: &mut Connection) {
+        if self.lock().stuck.is_some() {
+            self.apply_one_by_one(conn, chrono::Utc::now().timestamp_millis(), usize::MAX);
+        }
+    }
+
+    /// Stops recording on the callers' side (the store is closing) and writes what is
+    /// buffered; what cannot be written joins the writer's last group.
+    pub(super) fn stop_taking(
+        &self,
+        inserts: &mut Vec<(NewEvent, Reply)>,
+        completions: &mut Vec<Completion>,
+    ) {
+        let acks = {
+            let mut intake = self.lock();
+            intake.closed = true;
+            let acks = intake.write_out();
+            intake.take_requeued(inserts, completions);
+            acks
+        };
+        acks.send();
+        self.flush.notify_one();
+    }
+
+    /// At shutdown, after the last group commit: empties the log if everything is applied,
+    /// and lets the flusher and the ticker find the store closed.
+    pub(super) fn close(&self) {
+        self.lock().close();
+        self.flush.notify_one();
+    }
+}
+
 /// The log and the records it holds that the database does not.
 pub(super) struct Intake {
     log: IntakeLog,
-    /// Whether small batches go through the log.
+    /// Whether small writes go through the log.
     enabled: bool,
+    /// Records written to the log and not yet applied, in sequence order.
     pending: VecDeque<Pending>,
-    /// The pending events' keys.
-    keys: HashMap<DedupeKey, EventId>,
+    /// Writes in the log's buffer, waiting for its next `write`, in sequence order.
+    unwritten: Vec<Unwritten>,
+    /// Every record up to this sequence number is written.
+    written_through: u64,
+    /// The keys of the events recorded and not yet applied, with the sequence number of
+    /// their record.
+    keys: HashMap<DedupeKey, (EventId, u64)>,
     /// The newest keys per source, which prove most live events new without a lookup.
     recent: Recent,
-    /// Wakes the task that sends [`super::writer::Job::Tick`] after [`APPLY_AFTER`].
+    /// Wakes the task that sends [`Job::Tick`] after [`APPLY_AFTER`].
     ticker: Arc<Notify>,
     /// Whether a tick is on its way.
     pub(super) tick_armed: bool,
     stuck: Option<Stuck>,
+    /// Set while the writer applies everything to empty the log.
+    draining: bool,
+    /// Set once the store is closing: callers' writes go to the writer, which refuses them.
+    closed: bool,
+    /// Writes whose record could not be written: the writer commits them directly.
+    requeued: Vec<Job>,
     gauges: Arc<Gauges>,
 }
 
@@ -136,44 +405,172 @@ impl Intake {
         ticker: Arc<Notify>,
         gauges: Arc<Gauges>,
     ) -> Self {
+        let written_through = log.next_seq().saturating_sub(1);
         let mut intake = Self {
             log,
             enabled,
             pending: VecDeque::new(),
+            unwritten: Vec::new(),
+            written_through,
             keys: HashMap::new(),
             recent: Recent::default(),
             ticker,
             tick_armed: false,
             stuck: None,
+            draining: false,
+            closed: false,
+            requeued: Vec::new(),
             gauges,
         };
         let now = Instant::now();
         for (seq, item) in recovered.items {
-            intake.push(seq, now, item);
+            let key = match &item {
+                Item::Event(e) => {
+                    let key = DedupeKey::of(e);
+                    intake.keys.insert(key.clone(), (e.id, seq));
+                    Some(key)
+                }
+                Item::Finished(_) => None,
+            };
+            intake.pending.push_back(Pending {
+                seq,
+                since: now,
+                key,
+                item: Arc::new(item),
+            });
         }
         intake
     }
 
-    fn push(&mut self, seq: u64, since: Instant, item: Item) {
-        let key = match &item {
-            Item::Event(e) => {
-                let key = DedupeKey::of(e);
-                self.keys.insert(key.clone(), e.id);
-                Some(key)
-            }
-            Item::Finished(_) => None,
-        };
-        self.pending.push_back(Pending {
+    /// Whether callers may record here now.
+    fn takes_here(&self) -> bool {
+        self.takes_writes() && !self.draining
+    }
+
+    /// Whether small batches that reach the writer may go to the log now.
+    pub(super) fn takes_writes(&self) -> bool {
+        self.enabled && self.stuck.is_none() && !self.closed
+    }
+
+    /// The recorded event with this key, if any, and whether its record is written.
+    fn known(&self, key: &DedupeKey) -> Option<(EventId, bool)> {
+        if self.keys.is_empty() {
+            return None;
+        }
+        self.keys
+            .get(key)
+            .map(|&(id, seq)| (id, seq <= self.written_through))
+    }
+
+    fn add_event(&mut self, event: NewEvent, key: DedupeKey, reply: Reply) {
+        self.recent.add(&key.source, key.time, key.hash);
+        let seq = self.log.push_event(&event);
+        self.keys.insert(key.clone(), (event.id, seq));
+        self.unwritten.push(Unwritten::Event {
             seq,
-            since,
             key,
-            item,
+            event,
+            reply,
         });
     }
 
-    /// Whether small batches may go to the log now.
-    pub(super) fn takes_writes(&self) -> bool {
-        self.enabled && self.stuck.is_none()
+    fn add_finished(&mut self, finished: Finished, reply: oneshot::Sender<Result<(), Error>>) {
+        let seq = self.log.push_finished(&finished);
+        self.unwritten.push(Unwritten::Finished {
+            seq,
+            finished,
+            reply,
+        });
+    }
+
+    /// Writes what is buffered with one `write`, and returns the answers to send once the
+    /// lock is released. If the `write` fails, the log is no longer used and its writes go
+    /// to the writer instead ([`Self::take_requeued`]).
+    pub(super) fn write_out(&mut self) -> Acks {
+        if self.unwritten.is_empty() {
+            return Acks::default();
+        }
+        let mut acks = Vec::with_capacity(self.unwritten.len());
+        if let Err(e) = self.log.write_batch() {
+            // The file's state is uncertain: stop using it.
+            tracing::error!(error = %e, "writing the intake log failed; committing directly from now on");
+            self.enabled = false;
+            for u in self.unwritten.drain(..) {
+                self.requeued.push(match u {
+                    Unwritten::Event {
+                        key, event, reply, ..
+                    } => {
+                        self.keys.remove(&key);
+                        Job::Insert { event, reply }
+                    }
+                    Unwritten::Duplicate { event, reply, .. } => Job::Insert { event, reply },
+                    Unwritten::Finished {
+                        finished, reply, ..
+                    } => Job::Complete(Completion { finished, reply }),
+                });
+            }
+            return Acks(acks);
+        }
+        self.written_through = self.log.next_seq().saturating_sub(1);
+        let now = Instant::now();
+        for u in self.unwritten.drain(..) {
+            match u {
+                Unwritten::Event {
+                    seq,
+                    key,
+                    event,
+                    reply,
+                } => {
+                    acks.push(Ack::Insert(
+                        reply,
+                        InsertOutcome {
+                            id: event.id,
+                            duplicate: false,
+                        },
+                    ));
+                    self.pending.push_back(Pending {
+                        seq,
+                        since: now,
+                        key: Some(key),
+                        item: Arc::new(Item::Event(event)),
+                    });
+                }
+                Unwritten::Duplicate {
+                    original, reply, ..
+                } => acks.push(Ack::Insert(reply, duplicate_of(original))),
+                Unwritten::Finished {
+                    seq,
+                    finished,
+                    reply,
+                } => {
+                    acks.push(Ack::Done(reply));
+                    self.pending.push_back(Pending {
+                        seq,
+                        since: now,
+                        key: None,
+                        item: Arc::new(Item::Finished(finished)),
+                    });
+                }
+            }
+        }
+        // Before anyone hears back, so that a scrape after an acknowledgement sees the records.
+        self.publish();
+        Acks(acks)
+    }
+
+    /// Moves the writes the log could not take into the writer's group.
+    pub(super) fn take_requeued(
+        &mut self,
+        inserts: &mut Vec<(NewEvent, Reply)>,
+        completions: &mut Vec<Completion>,
+    ) {
+        for job in self.requeued.drain(..) {
+            match job {
+                Job::Insert { event, reply } => inserts.push((event, reply)),
+                Job::Complete(c) => completions.push(c),
+                _ => {}
+            }
+        }
     }
 
     /// `Ok` unless an acknowledged record cannot be applied (reads would miss it).
@@ -203,92 +600,44 @@ impl Intake {
         }
     }
 
-    /// Records a small batch in the log and acknowledges it. Duplicates are answered at once.
-    /// What cannot be recorded (the log's write failed) is left in `inserts` and
-    /// `completions`, to be committed directly.
+    /// Records a small batch that reached the writer, looking up what the newest keys cannot
+    /// prove new, and writes the log. Duplicates of written records are answered at once;
+    /// the answers to the rest are returned. What cannot be recorded (the log's `write`
+    /// failed) is left in `inserts` and `completions`, to be committed directly.
     pub(super) fn record(
         &mut self,
         conn: &Connection,
         inserts: &mut Vec<(NewEvent, Reply)>,
         completions: &mut Vec<Completion>,
-    ) {
-        let mut fresh: Vec<(NewEvent, Reply, DedupeKey)> = Vec::with_capacity(inserts.len());
-        for (event, reply) in inserts.drain(..) {
+    ) -> Acks {
+        for (event, reply) in std::mem::take(inserts) {
             let key = DedupeKey::of(&event);
-            let known = self.keys.get(&key).copied().or_else(|| {
-                fresh
-                    .iter()
-                    .find(|(_, _, k)| *k == key)
-                    .map(|(e, _, _)| e.id)
-            });
-            let original = match known {
-                Some(id) => Ok(Some(id)),
-                None => self.stored_original(conn, &key),
-            };
-            match original {
-                Ok(Some(id)) => {
-                    let _ = reply.send(Ok(InsertOutcome {
-                        id,
-                        duplicate: true,
-                    }));
+            match self.known(&key) {
+                Some((id, true)) => {
+                    let _ = reply.send(Ok(duplicate_of(id)));
                 }
-                Ok(None) => {
-                    self.recent.add(&key.source, key.time, key.hash);
-                    fresh.push((event, reply, key));
-                }
-                Err(e) => {
-                    let _ = reply.send(Err(e));
-                }
+                Some((original, false)) => self.unwritten.push(Unwritten::Duplicate {
+                    event,
+                    original,
+                    reply,
+                }),
+                None => match self.stored_original(conn, &key) {
+                    Ok(Some(id)) => {
+                        let _ = reply.send(Ok(duplicate_of(id)));
+                    }
+                    Ok(None) => self.add_event(event, key, reply),
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                },
             }
         }
-        let event_seqs: Vec<u64> = fresh
-            .iter()
-            .map(|(e, _, _)| self.log.push_event(e))
-            .collect();
-        let finished_seqs: Vec<u64> = completions
-            .iter()
-            .map(|c| self.log.push_finished(&c.finished))
-            .collect();
-        if let Err(e) = self.log.write_batch() {
-            // The file's state is uncertain: stop using it, and commit this batch directly.
-            tracing::error!(error = %e, "writing the intake log failed; committing directly from now on");
-            self.enabled = false;
-            inserts.extend(fresh.into_iter().map(|(e, r, _)| (e, r)));
-            return;
+        for c in completions.drain(..) {
+            self.add_finished(c.finished, c.reply);
         }
-        let now = Instant::now();
-        let mut acknowledged = Vec::with_capacity(fresh.len());
-        for ((event, reply, key), seq) in fresh.into_iter().zip(event_seqs) {
-            acknowledged.push((reply, event.id));
-            self.keys.insert(key.clone(), event.id);
-            self.pending.push_back(Pending {
-                seq,
-                since: now,
-                key: Some(key),
-                item: Item::Event(event),
-            });
-        }
-        let mut recorded = Vec::with_capacity(completions.len());
-        for (c, seq) in completions.drain(..).zip(finished_seqs) {
-            recorded.push(c.reply);
-            self.pending.push_back(Pending {
-                seq,
-                since: now,
-                key: None,
-                item: Item::Finished(c.finished),
-            });
-        }
-        // Before anyone hears back, so that a scrape after an acknowledgement sees the records.
-        self.publish();
-        for (reply, id) in acknowledged {
-            let _ = reply.send(Ok(InsertOutcome {
-                id,
-                duplicate: false,
-            }));
-        }
-        for reply in recorded {
-            let _ = reply.send(Ok(()));
-        }
+        let acks = self.write_out();
+        self.take_requeued(inserts, completions);
+        acks
     }
 
     /// The stored event with this key, if any: looked up, unless the newest keys prove
@@ -303,9 +652,8 @@ impl Intake {
                 .prepare_cached(NEWEST_TIME)?
                 .query_row(params![key.source], |row| row.get(0))?;
             let waiting = self
-                .pending
-                .iter()
-                .filter_map(|p| p.key.as_ref())
+                .keys
+                .keys()
                 .filter(|k| k.source == key.source)
                 .map(|k| k.time)
                 .max();
@@ -318,9 +666,9 @@ impl Intake {
     }
 
     /// Forgets the newest keys of a source whose events the writer commits directly: they are
-    /// set up again from the database when next needed. (Adding each event's key instead cost
-    /// a hash and a tree insert per event on the path that closed-loop ingestion takes, about
-    /// 4% of its throughput.)
+    /// set up again from the database when next needed, and until then that source's events
+    /// go to the writer. (Adding each event's key instead cost a hash and a tree insert per
+    /// event on the path that closed-loop ingestion took, about 4% of its throughput.)
     pub(super) fn committing_directly(&mut self, e: &NewEvent) {
         self.recent.forget(&e.source);
     }
@@ -330,12 +678,12 @@ impl Intake {
         self.recent.clear();
     }
 
-    /// The pending event that `e` duplicates, if any.
+    /// The recorded event that `e` duplicates, if any.
     pub(super) fn original_of(&self, e: &NewEvent) -> Option<EventId> {
         if self.keys.is_empty() {
             return None;
         }
-        self.keys.get(&DedupeKey::of(e)).copied()
+        self.keys.get(&DedupeKey::of(e)).map(|&(id, _)| id)
     }
 
     /// How many pending records a group commit should take along: all of them, unless one is
@@ -348,75 +696,28 @@ impl Intake {
         }
     }
 
-    /// Applies the first `n` pending records in the transaction `tx` and stores the last one's
-    /// sequence number. Call [`Self::applied`] once `tx` has committed.
-    pub(super) fn apply_in(&self, tx: &Connection, n: usize, now_ms: i64) -> Result<(), Error> {
-        let chunk = || self.pending.iter().take(n);
-        // A delivery attempted right after its event was acknowledged usually comes back
-        // before the event reaches the database. Its first attempt is then written with the
-        // delivery row, in the state it left it, instead of an insert and an update (which
-        // also moved it into and out of the index of due deliveries).
-        let mut fresh = HashSet::new();
-        let mut first: HashMap<DeliveryId, &Finished> = HashMap::new();
-        for p in chunk() {
-            match &p.item {
-                Item::Event(e) => {
-                    fresh.extend(
-                        e.pre_claim
-                            .iter()
-                            .flat_map(|c| c.deliveries.iter().map(|d| d.1)),
-                    );
-                }
-                Item::Finished(f) => {
-                    if fresh.remove(&f.delivery) {
-                        first.insert(f.delivery, f);
-                    }
-                }
-            }
-        }
-        let mut last = None;
-        for p in chunk() {
-            match &p.item {
-                Item::Event(e) => {
-                    let outcome = insert_with(tx, e, |id| first.get(&id).copied(), now_ms)?;
-                    if outcome.duplicate {
-                        // Cannot happen: duplicates were answered before recording.
-                        tracing::warn!(event_id = %e.id, original = %outcome.id, "an acknowledged event from the intake log duplicates a stored one");
-                        for (_, id) in e.pre_claim.iter().flat_map(|c| c.deliveries.iter()) {
-                            if let Some(f) = first.get(id) {
-                                complete_one(tx, f, now_ms)?;
-                            }
-                        }
-                    }
-                }
-                Item::Finished(f) => {
-                    let written = first
-                        .get(&f.delivery)
-                        .is_some_and(|merged| std::ptr::eq(*merged, f));
-                    if !written {
-                        complete_one(tx, f, now_ms)?;
-                    }
-                }
-            }
-            last = Some(p.seq);
-        }
-        if let Some(seq) = last {
-            tx.prepare_cached(SET_APPLIED)?
-                .execute(params![i64::try_from(seq).unwrap_or(i64::MAX)])?;
-        }
-        Ok(())
+    /// The first `n` pending records, for the writer to apply without the lock.
+    pub(super) fn front(&self, n: usize) -> Vec<Record> {
+        self.pending
+            .iter()
+            .take(n)
+            .map(|p| (p.seq, Arc::clone(&p.item)))
+            .collect()
     }
 
-    /// Forgets the first `n` pending records: their transaction committed.
+    /// Forgets the first `n` pending records: their transaction committed. Empties the log
+    /// if it is long and holds nothing else.
     pub(super) fn applied(&mut self, n: usize) {
         for p in self.pending.drain(..n.min(self.pending.len())) {
             if let Some(key) = p.key {
                 self.keys.remove(&key);
             }
         }
-        if self.pending.is_empty() && self.log.len() >= TRUNCATE_AT {
+        if self.pending.is_empty() && self.unwritten.is_empty() && self.log.len() >= TRUNCATE_AT {
             self.truncate();
         }
+        self.draining = false;
+        self.publish();
     }
 
     fn truncate(&mut self) {
@@ -426,74 +727,8 @@ impl Intake {
         }
     }
 
-    /// Applies pending records one transaction each, stopping at one the database refuses.
-    pub(super) fn apply_one_by_one(&mut self, conn: &mut Connection, now_ms: i64) {
-        while !self.pending.is_empty() {
-            if let Err(e) = in_transaction(conn, |tx| self.apply_in(tx, 1, now_ms)) {
-                if self.stuck.is_none() {
-                    let record = match self.pending.front().map(|p| &p.item) {
-                        Some(Item::Event(e)) => format!("event {}", e.id),
-                        Some(Item::Finished(f)) => format!("attempt of delivery {}", f.delivery),
-                        None => String::new(),
-                    };
-                    tracing::error!(error = %e, record, waiting = self.pending.len(), "the database refuses an acknowledged write from the intake log: it stays there and is retried every second; until then new writes commit directly and reads fail");
-                }
-                self.stuck = Some(Stuck {
-                    error: e.to_string(),
-                    retry_at: Instant::now() + STUCK_RETRY,
-                });
-                return;
-            }
-            self.applied(1);
-        }
-        if self.stuck.take().is_some() {
-            tracing::info!("the intake log's refused writes are applied");
-        }
-    }
-
-    /// Tries the records the database refused again now (a read wants them).
-    pub(super) fn retry_stuck(&mut self, conn: &mut Connection) {
-        if self.stuck.is_some() {
-            self.apply_one_by_one(conn, chrono::Utc::now().timestamp_millis());
-        }
-    }
-
-    /// Applies the oldest records once they have waited long enough (or are many).
-    pub(super) fn apply_due(&mut self, conn: &mut Connection) {
-        let Some(front) = self.pending.front() else {
-            return;
-        };
-        let now = Instant::now();
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        if let Some(stuck) = &self.stuck {
-            if now >= stuck.retry_at {
-                self.apply_one_by_one(conn, now_ms);
-            }
-            return;
-        }
-        let forced = self.log.len() >= FORCE_AT;
-        if !forced
-            && self.pending.len() < APPLY_CHUNK
-            && now.duration_since(front.since) < APPLY_AFTER
-        {
-            return;
-        }
-        let n = if forced {
-            self.pending.len()
-        } else {
-            self.pending.len().min(APPLY_CHUNK)
-        };
-        match in_transaction(conn, |tx| self.apply_in(tx, n, now_ms)) {
-            Ok(()) => self.applied(n),
-            Err(e) => {
-                tracing::warn!(error = %e, "applying intake log records together failed; applying them one by one");
-                self.apply_one_by_one(conn, now_ms);
-            }
-        }
-    }
-
-    /// At shutdown, after the last group commit: empties the log if everything is applied.
-    pub(super) fn close(&mut self) {
+    fn close(&mut self) {
+        self.closed = true;
         if self.pending.is_empty() {
             if self.enabled {
                 self.truncate();
@@ -511,6 +746,62 @@ impl Intake {
     }
 }
 
+/// Applies `batch` (the oldest pending records) in the transaction `tx` and stores the last
+/// one's sequence number. Call [`Intake::applied`] once `tx` has committed.
+pub(super) fn apply_records(tx: &Connection, batch: &[Record], now_ms: i64) -> Result<(), Error> {
+    // A delivery attempted right after its event was acknowledged usually comes back before
+    // the event reaches the database. Its first attempt is then written with the delivery
+    // row, in the state it left it, instead of an insert and an update (which also moved it
+    // into and out of the index of due deliveries).
+    let mut fresh = HashSet::new();
+    let mut first: HashMap<DeliveryId, &Finished> = HashMap::new();
+    for (_, item) in batch {
+        match &**item {
+            Item::Event(e) => {
+                fresh.extend(
+                    e.pre_claim
+                        .iter()
+                        .flat_map(|c| c.deliveries.iter().map(|d| d.1)),
+                );
+            }
+            Item::Finished(f) => {
+                if fresh.remove(&f.delivery) {
+                    first.insert(f.delivery, f);
+                }
+            }
+        }
+    }
+    for (_, item) in batch {
+        match &**item {
+            Item::Event(e) => {
+                let outcome = insert_with(tx, e, |id| first.get(&id).copied(), now_ms)?;
+                if outcome.duplicate {
+                    // Cannot happen: duplicates were answered before recording.
+                    tracing::warn!(event_id = %e.id, original = %outcome.id, "an acknowledged event from the intake log duplicates a stored one");
+                    for (_, id) in e.pre_claim.iter().flat_map(|c| c.deliveries.iter()) {
+                        if let Some(f) = first.get(id) {
+                            complete_one(tx, f, now_ms)?;
+                        }
+                    }
+                }
+            }
+            Item::Finished(f) => {
+                let written = first
+                    .get(&f.delivery)
+                    .is_some_and(|merged| std::ptr::eq(*merged, f));
+                if !written {
+                    complete_one(tx, f, now_ms)?;
+                }
+            }
+        }
+    }
+    if let Some((seq, _)) = batch.last() {
+        tx.prepare_cached(SET_APPLIED)?
+            .execute(params![i64::try_from(*seq).unwrap_or(i64::MAX)])?;
+    }
+    Ok(())
+}
+
 /// The stored event with this key, if any.
 fn find_original(conn: &Connection, key: &DedupeKey) -> Result<Option<EventId>, Error> {
     let id: Option<Vec<u8>> = conn
@@ -523,12 +814,35 @@ fn find_original(conn: &Connection, key: &DedupeKey) -> Result<Option<EventId>, 
         .transpose()
 }
 
+/// The task that writes what callers recorded: woken by each record, it runs after the
+/// requests that are ready, so one `write` takes all of theirs. Records the log could not
+/// take are handed to the writer, which it wakes.
+pub(super) fn spawn_flusher(shared: Arc<Shared>, queue: mpsc::WeakSender<Job>) {
+    tokio::spawn(async move {
+        loop {
+            shared.flush.notified().await;
+            let (acks, requeued, closed) = {
+                let mut intake = shared.lock();
+                let acks = intake.write_out();
+                intake.arm_ticker();
+                (acks, !intake.requeued.is_empty(), intake.closed)
+            };
+            acks.send();
+            if requeued {
+                if let Some(queue) = queue.upgrade() {
+                    let _ = queue.send(Job::Tick).await;
+                }
+            }
+            if closed {
+                break;
+            }
+        }
+    });
+}
+
 /// The task that turns [`Intake::arm_ticker`]'s wake-ups into ticks after [`APPLY_AFTER`]. It
 /// holds the writer's queue weakly, so a dropped store still stops its writer.
-pub(super) fn spawn_ticker(
-    queue: tokio::sync::mpsc::WeakSender<super::writer::Job>,
-    ticker: Arc<Notify>,
-) {
+pub(super) fn spawn_ticker(queue: mpsc::WeakSender<Job>, ticker: Arc<Notify>) {
     tokio::spawn(async move {
         loop {
             ticker.notified().await;
@@ -536,7 +850,7 @@ pub(super) fn spawn_ticker(
             let Some(queue) = queue.upgrade() else {
                 break;
             };
-            if queue.send(super::writer::Job::Tick).await.is_err() {
+            if queue.send(Job::Tick).await.is_err() {
                 break;
             }
         }

@@ -121,6 +121,12 @@ impl IntakeLog {
         self.len
     }
 
+    /// The sequence number the next record gets: every record below it is written, once
+    /// the batch is.
+    pub(super) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
     /// Adds an event to the batch being written; returns its sequence number.
     pub(super) fn push_event(&mut self, e: &NewEvent) -> u64 {
         self.push(KIND_EVENT, |b| encode_event(b, e))

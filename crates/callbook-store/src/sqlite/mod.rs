@@ -137,6 +137,8 @@ pub struct SqliteStore {
     /// Whether acknowledged writes may wait in the intake log (reads apply them first).
     intake_log: bool,
     intake_gauges: std::sync::Arc<intake::Gauges>,
+    /// Where callers record their writes when the intake log is on.
+    intake: Option<std::sync::Arc<intake::Shared>>,
     checkpoints: tokio::sync::Mutex<Option<Checkpointer>>,
     path: PathBuf,
 }
@@ -311,15 +313,16 @@ impl SqliteStore {
         let intake_log = options.intake_log && options.durability == Durability::Process;
         let ticker = std::sync::Arc::new(tokio::sync::Notify::new());
         let intake_gauges = std::sync::Arc::new(intake::Gauges::default());
-        let intake = intake::Intake::new(
+        let intake = intake::Shared::new(intake::Intake::new(
             log,
             recovered,
             intake_log,
             ticker.clone(),
             intake_gauges.clone(),
-        );
-        writer::spawn(writer_conn, rx, batching, intake, done_tx).map_err(Error::Thread)?;
+        ));
+        writer::spawn(writer_conn, rx, batching, intake.clone(), done_tx).map_err(Error::Thread)?;
         intake::spawn_ticker(tx.downgrade(), ticker);
+        intake::spawn_flusher(intake.clone(), tx.downgrade());
         let checkpoints = Checkpointer::spawn(
             open_connection(&options, false)?,
             &options.path,
@@ -333,6 +336,7 @@ impl SqliteStore {
             writer_done: tokio::sync::Mutex::new(Some(done_rx)),
             intake_log,
             intake_gauges,
+            intake: intake_log.then_some(intake),
             checkpoints: tokio::sync::Mutex::new(Some(checkpoints)),
             path: options.path,
         };
@@ -436,6 +440,16 @@ fn open_connection(options: &SqliteOptions, writer: bool) -> Result<rusqlite::Co
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_event(&self, event: NewEvent) -> Result<InsertOutcome, Error> {
+        let event = match &self.intake {
+            Some(intake) => match intake.offer_event(event) {
+                intake::Offer::Answered(outcome) => return Ok(outcome),
+                intake::Offer::Recorded(answer) => {
+                    return answer.await.map_err(|_| Error::Closed)?;
+                }
+                intake::Offer::Declined(event) => event,
+            },
+            None => event,
+        };
         self.ask(|reply| writer::Job::Insert { event, reply }).await
     }
 
@@ -501,17 +515,22 @@ impl Store for SqliteStore {
         attempt: AttemptRecord,
         outcome: Outcome,
     ) -> Result<(), Error> {
-        self.ask(|reply| {
-            writer::Job::Complete(writer::Completion {
-                finished: intake_log::Finished {
-                    delivery,
-                    attempt,
-                    outcome,
-                },
-                reply,
-            })
-        })
-        .await
+        let mut finished = intake_log::Finished {
+            delivery,
+            attempt,
+            outcome,
+        };
+        if let Some(intake) = &self.intake {
+            match intake.offer_finished(finished) {
+                intake::Offer::Answered(()) => return Ok(()),
+                intake::Offer::Recorded(answer) => {
+                    return answer.await.map_err(|_| Error::Closed)?;
+                }
+                intake::Offer::Declined(f) => finished = f,
+            }
+        }
+        self.ask(|reply| writer::Job::Complete(writer::Completion { finished, reply }))
+            .await
     }
 
     async fn postpone(&self, delivery: DeliveryId, at: DateTime<Utc>) -> Result<(), Error> {

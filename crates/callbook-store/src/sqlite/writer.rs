@@ -9,7 +9,7 @@
 //! driver every statement was a round trip between the runtime and the driver's thread, and
 //! under load each of those waited behind every ready request.)
 
-use super::intake::{Intake, commits_directly};
+use super::intake::{Shared, apply_records, commits_directly};
 use super::intake_log::Finished;
 use super::rows::headers_json;
 use crate::Error;
@@ -17,6 +17,7 @@ use crate::delivery::{AttemptRecord, Claimed, DeliveryId, DeliveryState, Outcome
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
 use crate::rows::{dedupe_hash, dedupe_time};
 use rusqlite::{Connection, params};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
@@ -70,19 +71,19 @@ pub(super) fn spawn(
     conn: Connection,
     rx: mpsc::Receiver<Job>,
     batching: Batching,
-    intake: Intake,
+    intake: Arc<Shared>,
     done: oneshot::Sender<()>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("callbook-sqlite-writer".into())
         .spawn(move || {
-            run(conn, rx, &batching, intake);
+            run(conn, rx, &batching, &intake);
             let _ = done.send(());
         })
         .map(drop)
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, mut intake: Intake) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, intake: &Shared) {
     let max = batching.max.max(1);
     let mut inserts: Vec<(NewEvent, Reply)> = Vec::with_capacity(max);
     let mut completions: Vec<Completion> = Vec::with_capacity(max);
@@ -90,11 +91,20 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, m
     let mut flushes: Vec<oneshot::Sender<Result<(), Error>>> = Vec::new();
     let mut shutting_down = false;
     while !shutting_down {
-        intake.arm_ticker();
-        let Some(first) = rx.blocking_recv() else {
-            break;
+        {
+            let mut state = intake.lock();
+            state.arm_ticker();
+            // Writes the log could not take (its `write` failed) commit directly.
+            state.take_requeued(&mut inserts, &mut completions);
+        }
+        let mut next = if inserts.is_empty() && completions.is_empty() {
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            Some(first)
+        } else {
+            rx.try_recv().ok()
         };
-        let mut next = Some(first);
         let gathering_since = Instant::now();
         // Drain what is queued into one group commit; a task runs after the writes queued
         // before it, in order.
@@ -106,7 +116,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, m
                     Job::Complete(c) => completions.push(c),
                     Job::Claim(c) => claims.push(c),
                     Job::Flush(reply) => flushes.push(reply),
-                    Job::Tick => intake.tick_armed = false,
+                    Job::Tick => intake.lock().tick_armed = false,
                     Job::Run(t) => {
                         task = Some(t);
                         break;
@@ -137,25 +147,32 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, m
                 Err(_) => break,
             }
         }
+        if shutting_down {
+            intake.stop_taking(&mut inserts, &mut completions);
+        }
         // Claims, tasks and reads must see everything acknowledged before them.
         let apply_all =
             !claims.is_empty() || task.is_some() || !flushes.is_empty() || shutting_down;
         let writes = inserts.len() + completions.len();
-        if !apply_all
-            && writes > 0
-            && !commits_directly(inserts.len(), writes)
-            && intake.takes_writes()
-        {
-            intake.record(&conn, &mut inserts, &mut completions);
+        if !apply_all && writes > 0 && !commits_directly(inserts.len(), writes) {
+            let acks = {
+                let mut state = intake.lock();
+                if state.takes_writes() {
+                    state.record(&conn, &mut inserts, &mut completions)
+                } else {
+                    Default::default()
+                }
+            };
+            acks.send();
         }
         if !inserts.is_empty()
             || !completions.is_empty()
             || !claims.is_empty()
-            || (apply_all && intake.appliable() > 0)
+            || (apply_all && intake.lock().appliable() > 0)
         {
             commit_group(
                 &mut conn,
-                &mut intake,
+                intake,
                 &mut inserts,
                 &mut completions,
                 &mut claims,
@@ -163,23 +180,25 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, batching: &Batching, m
         }
         if !flushes.is_empty() {
             intake.retry_stuck(&mut conn);
-            intake.publish();
+            let state = intake.lock();
+            state.publish();
             for reply in flushes.drain(..) {
-                let _ = reply.send(intake.health());
+                let _ = reply.send(state.health());
             }
         }
         if let Some(task) = task {
-            intake.forget_recent();
+            intake.lock().forget_recent();
             task(&mut conn);
         }
         intake.apply_due(&mut conn);
     }
     // The store was dropped without closing it: what the log holds goes in now (it would be
     // applied at the next open otherwise).
-    if intake.appliable() > 0 {
+    intake.stop_taking(&mut inserts, &mut completions);
+    if intake.lock().appliable() > 0 || !inserts.is_empty() || !completions.is_empty() {
         commit_group(
             &mut conn,
-            &mut intake,
+            intake,
             &mut inserts,
             &mut completions,
             &mut claims,
@@ -229,29 +248,41 @@ pub(super) fn retry_when_busy(attempt: i32) -> bool {
 /// event fails alone instead of taking its batch with it.
 fn commit_group(
     conn: &mut Connection,
-    intake: &mut Intake,
+    intake: &Shared,
     inserts: &mut Vec<(NewEvent, Reply)>,
     completions: &mut Vec<Completion>,
     claims: &mut Vec<Claim>,
 ) {
     let now = chrono::Utc::now().timestamp_millis();
-    for (event, _) in inserts.iter() {
-        intake.committing_directly(event);
-    }
-    let pending = intake.appliable();
-    let insert =
-        |tx: &Connection, intake: &Intake, event: &NewEvent| match intake.original_of(event) {
-            Some(id) => Ok(InsertOutcome {
-                id,
-                duplicate: true,
-            }),
-            None => insert_one(tx, event),
-        };
+    // Under one hold of the lock: every recorded event's record is written (so that a
+    // duplicate answered from it is on disk), callers stop proving this group's sources' events
+    // new (they could not see this group's keys), and the records to apply are taken.
+    let (batch, originals, acks) = {
+        let mut state = intake.lock();
+        let acks = state.write_out();
+        state.take_requeued(inserts, completions);
+        for (event, _) in inserts.iter() {
+            state.committing_directly(event);
+        }
+        let batch = state.front(state.appliable());
+        let originals: Vec<Option<EventId>> =
+            inserts.iter().map(|(e, _)| state.original_of(e)).collect();
+        (batch, originals, acks)
+    };
+    acks.send();
+    let insert = |tx: &Connection, original: Option<EventId>, event: &NewEvent| match original {
+        Some(id) => Ok(InsertOutcome {
+            id,
+            duplicate: true,
+        }),
+        None => insert_one(tx, event),
+    };
     let together = in_transaction(conn, |tx| {
-        intake.apply_in(tx, pending, now)?;
+        apply_records(tx, &batch, now)?;
         let outcomes = inserts
             .iter()
-            .map(|(event, _)| insert(tx, intake, event))
+            .zip(&originals)
+            .map(|((event, _), original)| insert(tx, *original, event))
             .collect::<Result<Vec<_>, Error>>()?;
         for c in completions.iter() {
             complete_one(tx, &c.finished, now)?;
@@ -264,7 +295,7 @@ fn commit_group(
     });
     match together {
         Ok((outcomes, claimed)) => {
-            intake.applied(pending);
+            intake.lock().applied(batch.len());
             for ((_, reply), outcome) in inserts.drain(..).zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
             }
@@ -276,12 +307,12 @@ fn commit_group(
             }
         }
         Err(e) => {
-            tracing::warn!(error = %e, jobs = inserts.len() + completions.len() + claims.len(), pending, "write group failed; committing its jobs one by one");
-            if pending > 0 {
-                intake.apply_one_by_one(conn, now);
+            tracing::warn!(error = %e, jobs = inserts.len() + completions.len() + claims.len(), pending = batch.len(), "write group failed; committing its jobs one by one");
+            if !batch.is_empty() {
+                intake.apply_one_by_one(conn, now, batch.len());
             }
-            for (event, reply) in inserts.drain(..) {
-                let result = in_transaction(conn, |tx| insert(tx, intake, &event));
+            for ((event, reply), original) in inserts.drain(..).zip(originals) {
+                let result = in_transaction(conn, |tx| insert(tx, original, &event));
                 if let Err(e) = &result {
                     tracing::error!(error = %e, event_id = %event.id, "event not stored");
                 }
