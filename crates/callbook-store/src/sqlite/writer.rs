@@ -295,7 +295,16 @@ fn commit_group(
     });
     match together {
         Ok((outcomes, claimed)) => {
-            intake.lock().applied(batch.len());
+            {
+                let mut state = intake.lock();
+                state.applied(batch.len());
+                let mut sources: Vec<&str> =
+                    inserts.iter().map(|(e, _)| e.source.as_str()).collect();
+                sources.dedup();
+                for source in sources {
+                    state.committed_directly(conn, source);
+                }
+            }
             for ((_, reply), outcome) in inserts.drain(..).zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
             }
