@@ -1005,6 +1005,23 @@ mod tests {
         e
     }
 
+    /// A store whose newest keys of source "cal" are set up (by one event alone, which the
+    /// writer looks up), so that the events after it are recorded where they arrive; and the
+    /// time that event occurred.
+    async fn streaming(dir: &tempfile::TempDir) -> (Arc<SqliteStore>, chrono::DateTime<Utc>) {
+        let store = Arc::new(
+            SqliteStore::open(SqliteOptions::new(dir.path().join("events.db")))
+                .await
+                .expect("open"),
+        );
+        let t0 = Utc::now();
+        store
+            .insert_event(at(t0, "first", 0, b"{}"))
+            .await
+            .expect("insert");
+        (store, t0)
+    }
+
     /// While the writer drains the log, callers hand their events to it, and a burst of them
     /// commits directly, past the newest keys callers check. Those keys are set up again
     /// from the database, so redeliveries of the burst are looked up, not recorded as new.
@@ -1065,16 +1082,7 @@ mod tests {
     #[tokio::test]
     async fn the_log_is_emptied_while_writes_go_on() {
         let dir = tempfile::tempdir().expect("tmp");
-        let store = Arc::new(
-            SqliteStore::open(SqliteOptions::new(dir.path().join("events.db")))
-                .await
-                .expect("open"),
-        );
-        let t0 = Utc::now();
-        store
-            .insert_event(at(t0, "first", 0, b"{}"))
-            .await
-            .expect("insert");
+        let (store, t0) = streaming(&dir).await;
         let writers = (0..16i64).map(|w| {
             let store = store.clone();
             tokio::spawn(async move {
@@ -1105,5 +1113,41 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
             .expect("count");
         assert_eq!(stored, 1 + 16 * 150);
+    }
+
+    /// A failed `write` of the log loses nothing: the writes it held are committed directly
+    /// and answered as if it had worked, the log is not used again, and duplicates are still
+    /// found.
+    #[tokio::test]
+    async fn writes_the_log_cannot_take_are_committed_directly() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (store, t0) = streaming(&dir).await;
+        let intake = store.intake.clone().expect("the log is on");
+        intake.lock().log.fail_writes();
+        let burst = (0..50).map(|i| {
+            let store = store.clone();
+            let e = at(t0, &format!("k{i}"), 1 + i, b"{}");
+            tokio::spawn(async move { store.insert_event(e).await.expect("insert") })
+        });
+        let ids: Vec<EventId> = futures_util::future::join_all(burst)
+            .await
+            .into_iter()
+            .map(|r| {
+                let outcome = r.expect("task");
+                assert!(!outcome.duplicate);
+                outcome.id
+            })
+            .collect();
+        assert!(!intake.lock().takes_writes(), "the log is no longer used");
+        for (i, id) in ids.iter().enumerate() {
+            let stored = store.get_event(*id).await.expect("get");
+            assert!(stored.is_some(), "k{i} is stored");
+            let again = store
+                .insert_event(at(t0, &format!("k{i}"), 1 + i as i64, b"{}"))
+                .await
+                .expect("insert");
+            assert_eq!((again.id, again.duplicate), (*id, true), "k{i}");
+        }
+        store.close().await;
     }
 }

@@ -202,6 +202,12 @@ impl IntakeLog {
             source: e,
         })
     }
+
+    /// Makes every later `write` fail, as a full or failing disk would.
+    #[cfg(test)]
+    pub(super) fn fail_writes(&mut self) {
+        self.file = File::open("/dev/null").expect("/dev/null");
+    }
 }
 
 /// Reads whole records from the start of `bytes`; returns them with the length they cover.
