@@ -56,9 +56,9 @@ pub struct SqliteOptions {
     pub read_connections: u32,
     /// Most inserts committed in one transaction.
     pub max_batch: usize,
-    /// Whether small batches of writes are acknowledged once appended to the intake log
-    /// (`<database>-intake`) and applied to the database together a few milliseconds later,
-    /// instead of each paying a commit (see the crate's README). Only in
+    /// Whether writes are acknowledged once appended to the intake log (`<database>-intake`)
+    /// and applied to the database together a few milliseconds later, instead of each batch
+    /// paying a commit (see the crate's README). Only in
     /// [`Durability::Process`], where both survive `kill -9` alike; on by default. A log left
     /// by a crash is applied at open either way.
     pub intake_log: bool,
