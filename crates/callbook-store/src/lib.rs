@@ -9,6 +9,9 @@
 //! - the raw body is stored byte for byte;
 //! - at most one event is stored per source and de-duplication key; a redelivery gets the
 //!   original's ID back with `duplicate: true`.
+//!
+//! A store runs tasks of its own (PostgreSQL's group commit, SQLite's intake log writes) on the
+//! Tokio runtime it is opened in: use it while that runtime runs.
 
 mod delivery;
 mod error;
