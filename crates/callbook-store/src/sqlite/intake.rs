@@ -703,8 +703,8 @@ impl Intake {
     /// set up again from the database when next needed, and until then that source's events
     /// go to the writer. (Adding each event's key instead cost a hash and a tree insert per
     /// event on the path that closed-loop ingestion took, about 4% of its throughput.)
-    pub(super) fn committing_directly(&mut self, e: &NewEvent) {
-        self.recent.forget(&e.source);
+    pub(super) fn committing_directly(&mut self, source: &str) {
+        self.recent.forget(source);
     }
 
     /// Forgets the newest keys before a write the writer cannot follow (a task).

@@ -257,18 +257,19 @@ fn commit_group(
     // Under one hold of the lock: every recorded event's record is written (so that a
     // duplicate answered from it is on disk), callers stop proving this group's sources' events
     // new (they could not see this group's keys), and the records to apply are taken.
-    let (batch, originals, acks) = {
-        let mut state = intake.lock();
-        let acks = state.write_out();
-        state.take_requeued(inserts, completions);
-        for (event, _) in inserts.iter() {
-            state.committing_directly(event);
-        }
-        let batch = state.front(state.appliable());
-        let originals: Vec<Option<EventId>> =
-            inserts.iter().map(|(e, _)| state.original_of(e)).collect();
-        (batch, originals, acks)
-    };
+    let mut state = intake.lock();
+    let acks = state.write_out();
+    state.take_requeued(inserts, completions);
+    let mut sources: Vec<&str> = inserts.iter().map(|(e, _)| e.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    for source in &sources {
+        state.committing_directly(source);
+    }
+    let batch = state.front(state.appliable());
+    let originals: Vec<Option<EventId>> =
+        inserts.iter().map(|(e, _)| state.original_of(e)).collect();
+    drop(state);
     acks.send();
     let insert = |tx: &Connection, original: Option<EventId>, event: &NewEvent| match original {
         Some(id) => Ok(InsertOutcome {
@@ -298,9 +299,6 @@ fn commit_group(
             {
                 let mut state = intake.lock();
                 state.applied(batch.len());
-                let mut sources: Vec<&str> =
-                    inserts.iter().map(|(e, _)| e.source.as_str()).collect();
-                sources.dedup();
                 for source in sources {
                     state.committed_directly(conn, source);
                 }
