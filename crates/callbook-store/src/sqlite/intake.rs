@@ -386,7 +386,7 @@ impl Shared {
 /// The log and the records it holds that the database does not.
 pub(super) struct Intake {
     log: IntakeLog,
-    /// Whether small writes go through the log.
+    /// Whether writes go through the log (not in power-loss mode, nor after a failed `write`).
     enabled: bool,
     /// Records written to the log and not yet applied, in sequence order.
     pending: VecDeque<Pending>,

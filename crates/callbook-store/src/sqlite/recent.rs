@@ -1,19 +1,21 @@
 //! The de-duplication keys of the newest events, so that a live event is known to be new
 //! without a lookup.
 //!
-//! Before the writer records an event in the intake log it must know the event is not a
-//! duplicate. Looking it up cost a read transaction per event (two `fcntl` calls and an index
-//! probe), about 2% of the server's CPU under a steady stream of deliveries. Providers stamp
-//! an event with its creation time, which leads the de-duplication key, and a live delivery is
-//! newer than anything stored. So, per source, [`Recent`] keeps a floor and every key at or
-//! above it that the writer has seen: a key at or above the floor that it does not hold is
-//! not stored. Keys below the floor (late redeliveries, events without a time) and keys it
-//! holds are looked up as before.
+//! Before an event is recorded in the intake log it must be known not to be a duplicate.
+//! Looking it up cost a read transaction per event (two `fcntl` calls and an index probe),
+//! about 2% of the server's CPU under a steady stream of deliveries, and only the writer
+//! thread can do it; callers record on their own thread. Providers stamp an event with its
+//! creation time, which leads the de-duplication key, and a live delivery is newer than
+//! anything stored. So, per source, [`Recent`] keeps a floor and every key at or above it that
+//! has been recorded: a key at or above the floor that it does not hold is not stored, and the
+//! caller records it. Keys below the floor (late redeliveries, events without a time) and keys
+//! it holds go to the writer and are looked up.
 //!
 //! A key held but never stored costs only a lookup; a key stored but not held would let a
-//! duplicate through. So the writer adds every key it records, forgets a source's window when
-//! it commits that source's events directly (a large batch), and forgets every window before a
-//! task (an admin write or a purge) that could change the events table behind its back.
+//! duplicate through. So every recorded key is added; a source's window is forgotten while the
+//! writer commits that source's events directly (a large batch) and set up again from the
+//! database after; and every window is forgotten before a task (an admin write or a purge)
+//! that could change the events table behind its back.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -59,7 +61,7 @@ impl Recent {
             .is_some_and(|w| time >= w.floor && !w.keys.contains(&(time, *hash)))
     }
 
-    /// Notes a key the writer is storing (or has found stored). Below the floor it is not
+    /// Notes a key being recorded (or found stored). Below the floor it is not
     /// needed; past the cap the oldest time is dropped and the floor moves above it.
     pub(super) fn add(&mut self, source: &str, time: i64, hash: [u8; 16]) {
         let Some(w) = self.sources.get_mut(source) else {
