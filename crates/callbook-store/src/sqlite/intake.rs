@@ -627,7 +627,7 @@ impl Intake {
         inserts: &mut Vec<(NewEvent, Reply)>,
         completions: &mut Vec<Completion>,
     ) -> Acks {
-        for (event, reply) in std::mem::take(inserts) {
+        for (event, reply) in inserts.drain(..) {
             let key = DedupeKey::of(&event);
             match self.known(&key) {
                 Some((id, true)) => {
