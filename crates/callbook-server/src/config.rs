@@ -184,6 +184,29 @@ pub struct ServerConfig {
     /// of its own, so a slow disk must not hold a request longer than that).
     #[serde(default = "default_request_timeout")]
     pub request_timeout_secs: u64,
+    /// Time allowed for a request's headers to arrive in full, counted from the connection's
+    /// opening or from the previous response on a kept-alive connection. Default 10 s: a
+    /// client that trickles its headers (or sends none) is disconnected after that.
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// A kept-alive connection with no request in flight for this long is closed. Default 5 s;
+    /// 0 turns keep-alive off.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// Connections open at once on the listener; further ones are closed as soon as they are
+    /// accepted. Keep it well below the process's file-descriptor limit (`ulimit -n`).
+    /// Default 2048.
+    #[serde(default = "default_max_connections_http")]
+    pub max_connections: usize,
+    /// Webhook requests handled at once; beyond this, `/webhooks/*` answers 503 with
+    /// `Retry-After` before reading the body, and nothing is stored. Bounds the memory that
+    /// bodies in flight can take (at most this times `max_body_bytes`). Default 512.
+    #[serde(default = "default_max_webhooks_in_flight")]
+    pub max_webhooks_in_flight: usize,
+    /// Serve `/metrics` and `/readyz` on this address instead of the webhook listener (which
+    /// then answers 404 for them). Default: unset, both on the webhook listener.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -195,6 +218,18 @@ fn default_max_body() -> usize {
 fn default_request_timeout() -> u64 {
     10
 }
+fn default_header_read_timeout() -> u64 {
+    10
+}
+fn default_idle_timeout() -> u64 {
+    5
+}
+fn default_max_connections_http() -> usize {
+    2048
+}
+fn default_max_webhooks_in_flight() -> usize {
+    512
+}
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -202,6 +237,11 @@ impl Default for ServerConfig {
             listen: default_listen(),
             max_body_bytes: default_max_body(),
             request_timeout_secs: default_request_timeout(),
+            header_read_timeout_secs: default_header_read_timeout(),
+            idle_timeout_secs: default_idle_timeout(),
+            max_connections: default_max_connections_http(),
+            max_webhooks_in_flight: default_max_webhooks_in_flight(),
+            metrics_listen: None,
         }
     }
 }

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use callbook_store::{EventId, NewEvent, ParseStatus, Provider};
 use http_body_util::{BodyExt, Limited};
 use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -76,6 +77,20 @@ async fn receive(
         .into_response();
     };
     source.metrics.received.inc();
+    // Shed load before reading the body: bodies in flight are what memory goes to.
+    let Some(_in_flight) = InFlight::enter(&state) else {
+        source.metrics.rejected("overloaded");
+        let mut response = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "too many webhooks in flight; retry later",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    };
     let span = tracing::info_span!(
         "ingest",
         source = %source.name,
@@ -100,6 +115,24 @@ async fn receive(
     }
     .instrument(span)
     .await
+}
+
+/// One webhook request counted against `server.max_webhooks_in_flight`.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(state: &'a AppState) -> Option<Self> {
+        let counter = &state.webhooks_in_flight;
+        let before = counter.fetch_add(1, Ordering::Relaxed);
+        let guard = Self(counter);
+        (before < state.max_webhooks_in_flight).then_some(guard)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 async fn ingest(
@@ -207,7 +240,14 @@ fn verify(source: &Source, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiEr
         Verifier::Aircall(v) => v.verify(body).map(|_| ()),
     };
     result.map_err(|e| {
-        tracing::warn!(reason = e.code(), error = %e, "webhook rejected");
+        if let Some(suppressed) = source.rejections_logged.admit() {
+            tracing::warn!(
+                reason = e.code(),
+                error = %e,
+                suppressed,
+                "webhook rejected (at most one line a second; `suppressed` counts the others)"
+            );
+        }
         ApiError::new(StatusCode::UNAUTHORIZED, e.code(), e.to_string())
     })
 }

@@ -38,8 +38,10 @@ mod delivery;
 mod error;
 mod health;
 mod ingest;
+mod listener;
 mod metrics;
 mod state;
+mod throttle;
 
 pub use config::Config;
 pub use delivery::{DeliveredEvent, EventHandler, HandlerError};
@@ -60,6 +62,8 @@ use tower_http::timeout::TimeoutLayer;
 pub struct Server {
     state: AppState,
     request_timeout: Duration,
+    limits: listener::Limits,
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for Server {
@@ -83,9 +87,18 @@ impl Server {
 
     /// Builds the server on a store the caller opened (or implemented).
     pub fn with_store(config: &Config, store: Arc<dyn Store>) -> Result<Self, Error> {
+        let server = &config.server;
+        let request_timeout = Duration::from_secs(server.request_timeout_secs.max(1));
         Ok(Self {
             state: AppState::new(config, store)?,
-            request_timeout: Duration::from_secs(config.server.request_timeout_secs.max(1)),
+            request_timeout,
+            limits: listener::Limits {
+                header_read_timeout: Duration::from_secs(server.header_read_timeout_secs.max(1)),
+                idle_timeout: Duration::from_secs(server.idle_timeout_secs),
+                max_connections: server.max_connections.max(1),
+                drain_timeout: request_timeout + Duration::from_secs(5),
+            },
+            metrics_listen: server.metrics_listen,
         })
     }
 
@@ -136,17 +149,36 @@ impl Server {
         })
     }
 
-    /// The routes, ready to serve or to mount into another axum application.
+    /// The routes, ready to serve or to mount into another axum application: webhooks,
+    /// `/healthz`, the admin API, and `/metrics` with `/readyz` unless `server.metrics_listen`
+    /// moves them to [`Server::metrics_router`].
     pub fn router(&self) -> Router {
         let webhooks = Router::new()
             .route("/webhooks/calendly/{source}", post(ingest::calendly))
             .route("/webhooks/aircall/{source}", post(ingest::aircall));
-        Router::new()
+        let mut router = Router::new()
             .merge(webhooks)
+            .route("/healthz", get(health::healthz))
+            .merge(admin::router(self.state.clone()));
+        if self.metrics_listen.is_none() {
+            router = router
+                .route("/readyz", get(health::readyz))
+                .route("/metrics", get(health::metrics));
+        }
+        router
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                self.request_timeout,
+            ))
+            .with_state(self.state.clone())
+    }
+
+    /// `/metrics`, `/readyz` and `/healthz` alone, for a listener of their own.
+    pub fn metrics_router(&self) -> Router {
+        Router::new()
             .route("/healthz", get(health::healthz))
             .route("/readyz", get(health::readyz))
             .route("/metrics", get(health::metrics))
-            .merge(admin::router(self.state.clone()))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 self.request_timeout,
@@ -162,12 +194,32 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let store = self.state.store.clone();
+        // Bound before anything starts, so a taken address fails the start, not later.
+        let metrics_listener = match self.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         let delivery = self.start_delivery().await?;
         let app = self.router();
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let stats = self.state.metrics.connections.clone();
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_task = metrics_listener.map(|l| {
+            let router = self.metrics_router();
+            let limits = self.limits;
+            tokio::spawn(async move {
+                let stats = Arc::new(listener::ConnectionStats::default());
+                let stopped = async {
+                    let _ = metrics_stopped.await;
+                };
+                listener::serve(l, router, limits, stats, stopped).await
+            })
+        });
+        let result = listener::serve(listener, app, self.limits, stats, shutdown).await;
         delivery.shutdown().await;
+        let _ = stop_metrics.send(());
+        if let Some(task) = metrics_task {
+            let _ = task.await;
+        }
         store.close().await;
         result.map_err(Error::Io)
     }

@@ -1,6 +1,7 @@
 //! Prometheus metrics. Per-source handles are created once at start-up, so counting on the
 //! request path allocates nothing.
 
+use crate::listener::ConnectionStats;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -8,7 +9,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -25,6 +27,7 @@ pub(crate) const REJECT_REASONS: &[&str] = &[
     "token_mismatch",
     "payload_too_large",
     "storage_unavailable",
+    "overloaded",
 ];
 
 /// All metrics of one server.
@@ -38,6 +41,10 @@ pub(crate) struct Metrics {
     body_bytes: Family<Labels, Histogram>,
     delivery: DeliveryFamilies,
     intake: IntakeGauges,
+    /// Filled by the listener, read at each scrape.
+    pub(crate) connections: Arc<ConnectionStats>,
+    connections_open: Gauge,
+    connections_refused: Gauge,
 }
 
 /// SQLite's intake log, read from the store at each scrape.
@@ -211,8 +218,23 @@ impl Metrics {
             "1 while the database refuses a write from the intake log (reads fail meanwhile)",
             intake.refused.clone(),
         );
+        let connections_open = Gauge::default();
+        let connections_refused = Gauge::default();
+        registry.register(
+            "http_connections_open",
+            "Connections open on the webhook listener",
+            connections_open.clone(),
+        );
+        registry.register(
+            "http_connections_refused",
+            "Connections closed on accept because server.max_connections were open",
+            connections_refused.clone(),
+        );
         Self {
             registry,
+            connections: Arc::default(),
+            connections_open,
+            connections_refused,
             received,
             rejected,
             duplicates,
@@ -312,6 +334,12 @@ impl Metrics {
     }
 
     pub(crate) fn render(&self) -> String {
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let c = &self.connections;
+        self.connections_open
+            .set(gauge(c.open.load(Ordering::Relaxed)));
+        self.connections_refused
+            .set(gauge(c.refused.load(Ordering::Relaxed)));
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -27,6 +27,8 @@ pub(crate) struct Source {
     pub(crate) provider: Provider,
     pub(crate) verifier: Verifier,
     pub(crate) metrics: SourceMetrics,
+    /// Rejections are logged at most once a second (anyone can send them).
+    pub(crate) rejections_logged: crate::throttle::LogThrottle,
 }
 
 pub(crate) struct Inner {
@@ -36,6 +38,9 @@ pub(crate) struct Inner {
     pub(crate) admin_token: Option<SecretString>,
     pub(crate) max_body_bytes: usize,
     pub(crate) metrics: Metrics,
+    /// Webhook requests being handled, and the most allowed at once (load shedding).
+    pub(crate) webhooks_in_flight: AtomicUsize,
+    pub(crate) max_webhooks_in_flight: usize,
 }
 
 /// Cheap to clone: one `Arc`.
@@ -87,6 +92,7 @@ impl AppState {
                 provider: s.provider,
                 verifier,
                 metrics: metrics.source(&s.name, s.provider.as_str()),
+                rejections_logged: crate::throttle::LogThrottle::new(),
             };
             sources.insert(s.name.clone(), source);
         }
@@ -149,6 +155,8 @@ impl AppState {
             admin_token,
             max_body_bytes: config.server.max_body_bytes,
             metrics,
+            webhooks_in_flight: AtomicUsize::new(0),
+            max_webhooks_in_flight: config.server.max_webhooks_in_flight.max(1),
         })))
     }
 }

@@ -15,6 +15,7 @@ pub(crate) const AIRCALL_CALL: &[u8] =
 
 pub(crate) struct TestServer {
     pub(crate) base: String,
+    pub(crate) addr: std::net::SocketAddr,
     pub(crate) client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -29,11 +30,17 @@ pub(crate) fn now() -> i64 {
 }
 
 pub(crate) fn config(dir: &tempfile::TempDir, extra: &str) -> Config {
+    config_with(dir, "", extra)
+}
+
+/// `server` holds more keys of the `[server]` table.
+pub(crate) fn config_with(dir: &tempfile::TempDir, server: &str, extra: &str) -> Config {
     let db = dir.path().join("callbook.db");
     Config::from_toml(&format!(
         r#"
         [server]
         max_body_bytes = 4096
+        {server}
         [database]
         url = "sqlite://{}"
         {extra}
@@ -57,14 +64,20 @@ impl TestServer {
     }
 
     pub(crate) async fn start_with(extra: &str) -> Self {
+        Self::start_with_server("", extra).await
+    }
+
+    /// `server` holds more keys of the `[server]` table.
+    pub(crate) async fn start_with_server(server: &str, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tmp");
-        let server = Server::from_config(config(&dir, extra))
+        let server = Server::from_config(config_with(&dir, server, extra))
             .await
             .expect("server");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("http://{addr}");
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(async move {
             server
@@ -76,6 +89,7 @@ impl TestServer {
         });
         Self {
             base,
+            addr,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             task: Some(task),

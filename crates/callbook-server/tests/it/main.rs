@@ -2,5 +2,6 @@
 
 mod admin;
 mod delivery;
+mod edge;
 mod harness;
 mod ingest;
