@@ -1,7 +1,7 @@
 //! The webhook receivers: `POST /webhooks/calendly/{source}` and `POST /webhooks/aircall/{source}`.
 //!
-//! In order: body limit (413) → verification on the raw bytes (401, nothing stored) →
-//! classification → durable insert → `200 {"id", "duplicate"}`. A verified body that does not
+//! In order: body limit (413) → verification on the raw bytes (401, nothing stored; an Aircall
+//! body loses its token's value here) → classification → durable insert → `200 {"id", "duplicate"}`. A verified body that does not
 //! parse is stored raw and acknowledged, so the sender does not retry it forever. The response
 //! never waits for anything but the store.
 
@@ -144,8 +144,9 @@ async fn ingest(
     let body = read_body(headers, body, state.max_body_bytes).await?;
     source.metrics.body_bytes.observe(body.len() as f64);
 
-    verify(source, headers, &body)?;
+    let redacted = verify(source, headers, &body)?;
 
+    // Classified on the bytes received, so the de-duplication key is what it always was.
     let classified = match source.provider {
         Provider::Calendly => classify::calendly(&body),
         _ => classify::aircall(&body),
@@ -154,7 +155,7 @@ async fn ingest(
         source.name.as_ref(),
         source.provider,
         classified.dedupe_key,
-        body.to_vec(),
+        redacted.unwrap_or_else(|| body.to_vec()),
     );
     event.event_type = classified.event_type;
     event.occurred_at = classified.occurred_at;
@@ -229,15 +230,19 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     }
 }
 
-fn verify(source: &Source, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+/// Verifies the body; for Aircall, also returns it with its token removed: the token is the
+/// only credential of Aircall webhooks, so it is never stored, shown or forwarded.
+fn verify(source: &Source, headers: &HeaderMap, body: &[u8]) -> Result<Option<Vec<u8>>, ApiError> {
     let result = match &source.verifier {
         Verifier::Calendly(v) => {
             let header = headers
                 .get(callbook_signature::calendly::HEADER)
                 .map(|h| h.to_str().unwrap_or("\u{0}invalid"));
-            v.verify(header, body).map(|_| ())
+            v.verify(header, body).map(|_| None)
         }
-        Verifier::Aircall(v) => v.verify(body).map(|_| ()),
+        Verifier::Aircall(v) => v
+            .verify_and_redact(body)
+            .map(|(_, redacted)| Some(redacted)),
     };
     result.map_err(|e| {
         if let Some(suppressed) = source.rejections_logged.admit() {

@@ -7,20 +7,83 @@
 
 use crate::Error;
 use crate::secret::{Secret, ct_eq};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
 /// Reads the top-level `token` string of a JSON body, skipping everything else.
 pub fn extract_token(body: &[u8]) -> Result<Cow<'_, str>, Error> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let found = TokenSeed.deserialize(&mut de).map_err(json_error)?;
-    de.end().map_err(json_error)?;
-    match found {
-        Found::Token(token) => Ok(token),
-        Found::NotString => Err(Error::TokenNotString),
-        Found::Missing => Err(Error::MissingToken),
+    scan(body).and_then(|s| s.token())
+}
+
+/// The body with the value of its top-level `token` replaced by `""`, every other byte as it
+/// was.
+///
+/// The token is Aircall's only credential: whoever holds it can forge deliveries. Keep it out
+/// of storage, logs and anything forwarded; [`Verifier::verify_and_redact`] checks and removes
+/// it in one pass.
+///
+/// ```
+/// let body = br#"{"event":"call.created","token":"secret","data":{"id":1}}"#;
+/// let redacted = callbook_signature::aircall::redact_token(body).unwrap();
+/// assert_eq!(redacted, br#"{"event":"call.created","token":"","data":{"id":1}}"#);
+/// ```
+pub fn redact_token(body: &[u8]) -> Result<Vec<u8>, Error> {
+    Ok(scan(body)?.redacted(body))
+}
+
+/// What one pass over a body finds: the token, and where every top-level `token` value sits.
+struct Scan<'a> {
+    found: Found<'a>,
+    /// Byte ranges of every top-level `token` value (a duplicated key counts each time).
+    spans: Vec<std::ops::Range<usize>>,
+}
+
+impl<'a> Scan<'a> {
+    fn token(self) -> Result<Cow<'a, str>, Error> {
+        match self.found {
+            Found::Token(token) => Ok(token),
+            Found::NotString => Err(Error::TokenNotString),
+            Found::Missing => Err(Error::MissingToken),
+        }
     }
+
+    fn redacted(&self, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body.len());
+        let mut at = 0;
+        for span in &self.spans {
+            out.extend_from_slice(&body[at..span.start]);
+            out.extend_from_slice(b"\"\"");
+            at = span.end;
+        }
+        out.extend_from_slice(&body[at..]);
+        out
+    }
+}
+
+fn scan(body: &[u8]) -> Result<Scan<'_>, Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let values = TokenSeed.deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(json_error)?;
+    let base = body.as_ptr() as usize;
+    let mut spans = Vec::with_capacity(values.len());
+    let mut found = Found::Missing;
+    for raw in values {
+        let text = raw.get();
+        // A borrowed RawValue is a slice of `body`: its address gives its place.
+        let start = (text.as_ptr() as usize).wrapping_sub(base);
+        if start > body.len() || start + text.len() > body.len() {
+            return Err(Error::InvalidJson { line: 0, column: 0 });
+        }
+        spans.push(start..start + text.len());
+        // The last `token` wins, as in any JSON object reader.
+        found = match serde_json::from_str::<Cow<'_, str>>(text) {
+            Ok(token) => Found::Token(token),
+            Err(_) => Found::NotString,
+        };
+    }
+    Ok(Scan { found, spans })
 }
 
 fn json_error(e: serde_json::Error) -> Error {
@@ -40,79 +103,32 @@ enum Found<'a> {
 struct TokenSeed;
 
 impl<'de> DeserializeSeed<'de> for TokenSeed {
-    type Value = Found<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Found<'de>, D::Error> {
+    type Value = Vec<&'de RawValue>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(TopLevel)
     }
 }
 
+/// The top-level object: the raw text of each `token` value, everything else skipped.
 struct TopLevel;
 
 impl<'de> Visitor<'de> for TopLevel {
-    type Value = Found<'de>;
+    type Value = Vec<&'de RawValue>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found<'de>, A::Error> {
-        let mut found = Found::Missing;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut tokens = Vec::new();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             if key == "token" {
-                found = map.next_value::<TokenValue<'de>>()?.0;
+                tokens.push(map.next_value::<&'de RawValue>()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(found)
-    }
-}
-
-/// Any JSON value; a string becomes the token, anything else "not a string".
-struct TokenValue<'de>(Found<'de>);
-
-impl<'de> de::Deserialize<'de> for TokenValue<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = TokenValue<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(TokenValue(Found::Token(Cow::Borrowed(v))))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(TokenValue(Found::Token(Cow::Owned(v.to_owned()))))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(TokenValue(Found::NotString))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(TokenValue(Found::NotString))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(TokenValue(Found::NotString))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(TokenValue(Found::NotString))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(TokenValue(Found::NotString))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(TokenValue(Found::NotString))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(TokenValue(Found::NotString))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(TokenValue(Found::NotString))
-            }
-        }
-        d.deserialize_any(V)
+        Ok(tokens)
     }
 }
 
@@ -147,7 +163,19 @@ impl Verifier {
 
     /// Verifies a raw body and returns the index of the configured token it carries.
     pub fn verify(&self, body: &[u8]) -> Result<usize, Error> {
-        let token = extract_token(body)?;
+        self.check(&extract_token(body)?)
+    }
+
+    /// Verifies a raw body and returns the index of the token it carries with the body the
+    /// token removed ([`redact_token`]), reading the body once.
+    pub fn verify_and_redact(&self, body: &[u8]) -> Result<(usize, Vec<u8>), Error> {
+        let scan = scan(body)?;
+        let redacted = scan.redacted(body);
+        let index = self.check(&scan.token()?)?;
+        Ok((index, redacted))
+    }
+
+    fn check(&self, token: &str) -> Result<usize, Error> {
         // Compare against every token so timing does not tell which one matched.
         let mut found = None;
         for (i, expected) in self.tokens.iter().enumerate() {

@@ -691,3 +691,106 @@ async fn in_process_handlers_get_the_same_retries() {
     assert_eq!(calls, vec![(id.clone(), 0), (id, 1)]);
     s.stop().await;
 }
+
+/// Records the bodies it is handed.
+struct Keeper {
+    bodies: Mutex<Vec<Vec<u8>>>,
+}
+
+#[async_trait::async_trait]
+impl callbook_server::EventHandler for Keeper {
+    async fn handle(
+        &self,
+        event: &callbook_server::DeliveredEvent,
+    ) -> Result<(), callbook_server::HandlerError> {
+        self.bodies.lock().expect("lock").push(event.body.to_vec());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_aircall_token_is_never_stored_shown_forwarded_or_handed_to_a_handler() {
+    let sink = Sink::start(Mode::Ok).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let config: Config = config(
+        &dir,
+        &format!(
+            "[admin]\ntoken = \"{ADMIN_TOKEN}\"\n{FAST}{}",
+            destination("crm", &sink.url, "").replace("\"call.ended\"", "\"call.*\"")
+        ),
+    );
+    let keeper = Arc::new(Keeper {
+        bodies: Mutex::default(),
+    });
+    let server = Server::from_config(config)
+        .await
+        .expect("server")
+        .with_handler("audit", vec!["call.*".into()], 2, keeper.clone())
+        .expect("handler");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .serve(listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+    });
+    let s = Running {
+        base,
+        client: reqwest::Client::new(),
+        stop: Some(tx),
+        task: Some(task),
+    };
+    let post = || {
+        s.client
+            .post(format!("{}/webhooks/aircall/air", s.base))
+            .body(AIRCALL_CALL.to_vec())
+            .send()
+    };
+    let first: Value = post().await.expect("send").json().await.expect("json");
+    let id = first["id"].as_str().expect("id").to_owned();
+    // The redelivery is still found: the key is computed as before.
+    let again: Value = post().await.expect("send").json().await.expect("json");
+    assert_eq!(again["id"], id.as_str());
+    assert_eq!(again["duplicate"], true);
+
+    let expected = String::from_utf8(AIRCALL_CALL.to_vec())
+        .expect("utf8")
+        .replacen(&format!("\"{AIRCALL_TOKEN}\""), "\"\"", 1);
+    assert_ne!(expected.as_bytes(), AIRCALL_CALL);
+
+    s.wait_delivery("crm", |d| d["state"] == "succeeded").await;
+    s.wait_delivery("audit", |d| d["state"] == "succeeded")
+        .await;
+    let forwarded = sink.delivered();
+    assert_eq!(forwarded.len(), 1);
+    assert_eq!(&forwarded[0].1[..], expected.as_bytes(), "forwarded body");
+    assert_eq!(
+        keeper.bodies.lock().expect("lock").clone(),
+        vec![expected.clone().into_bytes()],
+        "handler body"
+    );
+    let shown = s.admin(&format!("/admin/events/{id}")).await;
+    assert_eq!(shown["dedupe_key"], "aircall:call.created:123:1732622896");
+    assert_eq!(shown["body"], expected.as_str());
+    assert!(!shown.to_string().contains(AIRCALL_TOKEN));
+    s.stop().await;
+
+    // Nor at rest: not in the database, its WAL, or the intake log.
+    for entry in std::fs::read_dir(dir.path()).expect("dir") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("read");
+        assert!(
+            !bytes
+                .windows(AIRCALL_TOKEN.len())
+                .any(|w| w == AIRCALL_TOKEN.as_bytes()),
+            "the token is in {}",
+            path.display()
+        );
+    }
+}

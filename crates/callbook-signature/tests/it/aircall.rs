@@ -66,3 +66,39 @@ fn debug_is_redacted() {
     let v = Verifier::new(["super-secret-token"]).expect("tokens");
     assert!(!format!("{v:?}").contains("super-secret"));
 }
+
+#[test]
+fn redaction_empties_every_top_level_token_and_keeps_every_other_byte() {
+    use callbook_signature::aircall::redact_token;
+    let body = br#"{ "token" : "s3cret",
+  "data": {"token": "not-the-credential", "id": 7}, "event":"call.created"}"#;
+    let redacted = redact_token(body).expect("redact");
+    assert_eq!(
+        String::from_utf8(redacted).expect("utf8"),
+        r#"{ "token" : "",
+  "data": {"token": "not-the-credential", "id": 7}, "event":"call.created"}"#
+    );
+    // Escapes in the token, and a duplicated key (a reader keeps the last one): both emptied.
+    let body = br#"{"token":"a\"b\u0041","event":"x","token":"second"}"#;
+    assert_eq!(
+        redact_token(body).expect("redact"),
+        br#"{"token":"","event":"x","token":""}"#
+    );
+    // A body without a token is returned as it is; one that is not JSON is an error.
+    assert_eq!(redact_token(br#"{"a":1}"#).expect("redact"), br#"{"a":1}"#);
+    assert!(redact_token(b"nope").is_err());
+}
+
+#[test]
+fn verify_and_redact_checks_the_token_then_removes_it() {
+    let v = Verifier::new(["tok-1", "tok-2"]).expect("verifier");
+    let (index, body) = v
+        .verify_and_redact(br#"{"token":"tok-2","data":{}}"#)
+        .expect("verified");
+    assert_eq!(index, 1);
+    assert_eq!(body, br#"{"token":"","data":{}}"#);
+    assert!(matches!(
+        v.verify_and_redact(br#"{"token":"tok-3"}"#),
+        Err(Error::TokenMismatch)
+    ));
+}
