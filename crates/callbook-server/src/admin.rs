@@ -247,19 +247,20 @@ async fn replay(
     Path(name): Path<String>,
     body: Option<Json<ReplayRequest>>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    if !state.engine.destinations.iter().any(|d| *d.name == *name) {
+    let Some(destination) = state.engine.destinations.iter().find(|d| *d.name == *name) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             "no such destination",
         ));
-    }
+    };
     let request = body.map(|Json(b)| b).unwrap_or_default();
     let what = match (request.dead, request.since, request.until) {
         (true, None, None) => Replay::Dead,
         (false, Some(since), until) => Replay::Range {
             since,
             until: until.unwrap_or_else(Utc::now),
+            filter: destination.filter.clone(),
         },
         _ => {
             return Err(ApiError::new(

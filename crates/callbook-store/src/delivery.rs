@@ -195,18 +195,21 @@ pub struct DeliveryPage {
 }
 
 /// What to replay to a destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Replay {
     /// Its dead deliveries.
     Dead,
-    /// Every event received in `[since, until)`: matching deliveries are rescheduled, and
-    /// events it never had get one.
+    /// Every event received in `[since, until)` that `filter` matches (pass the
+    /// destination's own filter): its deliveries are rescheduled, and events it never had
+    /// get one.
     Range {
         /// From (inclusive).
         since: DateTime<Utc>,
         /// To (exclusive).
         until: DateTime<Utc>,
+        /// The events the destination takes.
+        filter: crate::EventFilter,
     },
 }
 

@@ -15,6 +15,7 @@
 
 mod delivery;
 mod error;
+mod filter;
 mod model;
 pub mod postgres;
 mod rows;
@@ -23,6 +24,7 @@ mod store;
 
 pub use delivery::*;
 pub use error::Error;
+pub use filter::{EventFilter, glob};
 pub use model::*;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};

@@ -24,48 +24,8 @@ pub(crate) enum Target {
     },
 }
 
-/// Which events a destination takes.
-#[derive(Debug, Clone)]
-pub(crate) struct Filter {
-    events: Vec<String>,
-    sources: Vec<String>,
-}
-
-impl Filter {
-    pub(crate) fn new(events: Vec<String>, sources: Vec<String>) -> Self {
-        Self { events, sources }
-    }
-
-    pub(crate) fn matches(&self, source: &str, event_type: Option<&str>) -> bool {
-        let source_ok = self.sources.is_empty() || self.sources.iter().any(|s| s == source);
-        let event = event_type.unwrap_or("");
-        source_ok && self.events.iter().any(|p| glob(p, event))
-    }
-}
-
-/// `*` matches any run of characters (dots included); everything else matches itself.
-pub(crate) fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
-}
+/// Which events a destination takes (the store applies the same filter to replays).
+pub(crate) use callbook_store::EventFilter as Filter;
 
 /// Breaker states, as exported in metrics: 0 closed, 1 open, 2 half-open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,31 +166,6 @@ impl Destination {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob("*", "invitee.created"));
-        assert!(glob("invitee.*", "invitee.created"));
-        assert!(glob("invitee.*", "invitee.canceled"));
-        assert!(!glob("invitee.*", "invitee_no_show.created"));
-        assert!(glob("call.ended", "call.ended"));
-        assert!(!glob("call.ended", "call.ended.v2"));
-        assert!(glob("user.*.v2", "user.created.v2"));
-        assert!(glob("*.created", "contact.created"));
-        assert!(!glob("", "x"));
-    }
-
-    #[test]
-    fn filters_apply_sources_and_events() {
-        let f = Filter::new(
-            vec!["invitee.*".into(), "call.ended".into()],
-            vec!["cal".into()],
-        );
-        assert!(f.matches("cal", Some("invitee.created")));
-        assert!(!f.matches("other", Some("invitee.created")));
-        assert!(!f.matches("cal", Some("call.created")));
-        assert!(!f.matches("cal", None));
-    }
 
     #[test]
     fn a_backlog_is_cleared_only_by_a_claim_that_saw_every_mark() {

@@ -794,3 +794,56 @@ async fn the_aircall_token_is_never_stored_shown_forwarded_or_handed_to_a_handle
         );
     }
 }
+
+#[tokio::test]
+async fn replaying_a_time_range_sends_only_what_the_destination_takes() {
+    let sink = Sink::start(Mode::Ok).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    // A Calendly-only CRM.
+    let s = Running::start(
+        &dir,
+        &format!(
+            "{FAST}{}",
+            destination("crm", &sink.url, "sources = [\"cal\"]")
+                .replace("\"call.ended\"", "\"call.*\"")
+        ),
+    )
+    .await;
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    s.send("RANGE1").await;
+    let call = s
+        .client
+        .post(format!("{}/webhooks/aircall/air", s.base))
+        .body(AIRCALL_CALL.to_vec())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(call.status(), 200);
+    s.wait_delivery("crm", |d| d["state"] == "succeeded").await;
+    assert_eq!(sink.delivered().len(), 1);
+
+    let r = s
+        .admin_post(
+            "/admin/destinations/crm/replay",
+            serde_json::json!({ "since": since }),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(r.json::<Value>().await.expect("json")["scheduled"], 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sink.delivered().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let got = sink.delivered();
+    assert_eq!(
+        got.len(),
+        2,
+        "the Calendly event again, never the Aircall call"
+    );
+    assert!(
+        got.iter()
+            .all(|(h, _, _)| h.get("callbook-provider").is_some_and(|p| p == "calendly"))
+    );
+    s.stop().await;
+}

@@ -326,25 +326,43 @@ impl Store for PostgresStore {
             .execute(&mut *tx)
             .await?
             .rows_affected(),
-            Replay::Range { since, until } => {
+            Replay::Range {
+                since,
+                until,
+                filter,
+            } => {
                 let (since, until) = (since.timestamp_millis(), until.timestamp_millis());
-                let rescheduled = sqlx::query(
-                    "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, \
-                     lease_owner = NULL, lease_until = NULL, updated_at = $1 \
-                     WHERE destination = $2 AND event_id IN \
-                     (SELECT id FROM events WHERE received_at >= $3 AND received_at < $4)",
+                // Filtered here with the engine's own matcher: event-type globs do not
+                // translate to SQL patterns exactly.
+                let existing: Vec<(Vec<u8>, String, Option<String>)> = sqlx::query_as(
+                    "SELECT d.id, e.source, e.event_type FROM deliveries d \
+                     JOIN events e ON e.id = d.event_id WHERE d.destination = $1 \
+                     AND e.received_at >= $2 AND e.received_at < $3",
                 )
-                .bind(now)
                 .bind(destination)
                 .bind(since)
                 .bind(until)
+                .fetch_all(&mut *tx)
+                .await?;
+                let ids: Vec<Vec<u8>> = existing
+                    .into_iter()
+                    .filter(|(_, source, event_type)| filter.matches(source, event_type.as_deref()))
+                    .map(|(id, _, _)| id)
+                    .collect();
+                let rescheduled = sqlx::query(
+                    "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, \
+                     lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+                     WHERE id = ANY($2)",
+                )
+                .bind(now)
+                .bind(&ids)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
                 // Events received before the destination existed get a delivery now.
-                let missing: Vec<Vec<u8>> = sqlx::query_scalar(
-                    "SELECT id FROM events WHERE received_at >= $1 AND received_at < $2 \
-                     AND NOT EXISTS (SELECT 1 FROM deliveries d \
+                let missing: Vec<(Vec<u8>, String, Option<String>)> = sqlx::query_as(
+                    "SELECT id, source, event_type FROM events WHERE received_at >= $1 \
+                     AND received_at < $2 AND NOT EXISTS (SELECT 1 FROM deliveries d \
                        WHERE d.event_id = events.id AND d.destination = $3)",
                 )
                 .bind(since)
@@ -352,6 +370,11 @@ impl Store for PostgresStore {
                 .bind(destination)
                 .fetch_all(&mut *tx)
                 .await?;
+                let missing: Vec<Vec<u8>> = missing
+                    .into_iter()
+                    .filter(|(_, source, event_type)| filter.matches(source, event_type.as_deref()))
+                    .map(|(id, _, _)| id)
+                    .collect();
                 let mut created = 0;
                 for chunk in missing.chunks(1000) {
                     let mut insert: QueryBuilder<'_, Postgres> = QueryBuilder::new(

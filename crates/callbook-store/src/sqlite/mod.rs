@@ -623,24 +623,53 @@ impl Store for SqliteStore {
                          WHERE destination = ?2 AND state = 'dead'",
                         params![now, destination],
                     )?,
-                    Replay::Range { since, until } => {
+                    Replay::Range {
+                        since,
+                        until,
+                        filter,
+                    } => {
                         let (since, until) = (since.timestamp_millis(), until.timestamp_millis());
-                        let rescheduled = tx.execute(
+                        // Filtered here with the engine's own matcher: event-type globs do not
+                        // translate to SQL patterns exactly.
+                        let existing: Vec<(Vec<u8>, String, Option<String>)> = tx
+                            .prepare(
+                                "SELECT d.id, e.source, e.event_type FROM deliveries d \
+                                 JOIN events e ON e.id = d.event_id WHERE d.destination = ?1 \
+                                 AND e.received_at >= ?2 AND e.received_at < ?3",
+                            )?
+                            .query_map(params![destination, since, until], |row| {
+                                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                            })?
+                            .collect::<Result<_, _>>()?;
+                        let mut reschedule = tx.prepare(
                             "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, \
                              lease_owner = NULL, lease_until = NULL, updated_at = ?1 \
-                             WHERE destination = ?2 AND event_id IN \
-                             (SELECT id FROM events WHERE received_at >= ?3 AND received_at < ?4)",
-                            params![now, destination, since, until],
+                             WHERE id = ?2",
                         )?;
+                        let mut rescheduled = 0;
+                        for (id, source, event_type) in &existing {
+                            if filter.matches(source, event_type.as_deref()) {
+                                rescheduled += reschedule.execute(params![now, id])?;
+                            }
+                        }
                         // Events received before the destination existed get a delivery now.
-                        let missing: Vec<Vec<u8>> = tx
+                        let missing: Vec<(Vec<u8>, String, Option<String>)> = tx
                             .prepare(
-                                "SELECT id FROM events WHERE received_at >= ?1 \
+                                "SELECT id, source, event_type FROM events WHERE received_at >= ?1 \
                                  AND received_at < ?2 AND NOT EXISTS (SELECT 1 FROM deliveries d \
                                  WHERE d.event_id = events.id AND d.destination = ?3)",
                             )?
-                            .query_map(params![since, until, destination], |row| row.get(0))?
+                            .query_map(params![since, until, destination], |row| {
+                                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                            })?
                             .collect::<Result<_, _>>()?;
+                        let missing: Vec<Vec<u8>> = missing
+                            .into_iter()
+                            .filter(|(_, source, event_type)| {
+                                filter.matches(source, event_type.as_deref())
+                            })
+                            .map(|(id, _, _)| id)
+                            .collect();
                         let mut insert = tx.prepare(
                             "INSERT INTO deliveries (id, event_id, destination, state, \
                              attempts, next_attempt_at, created_at, updated_at) \

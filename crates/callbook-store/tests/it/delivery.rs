@@ -444,6 +444,7 @@ async fn replaying_a_time_range_covers_events_a_destination_never_had(db: TestDb
             Replay::Range {
                 since: start - Days::seconds(5),
                 until: Utc::now() + Days::seconds(5),
+                filter: EventFilter::all(),
             },
             Utc::now(),
         )
@@ -456,12 +457,59 @@ async fn replaying_a_time_range_covers_events_a_destination_never_had(db: TestDb
             Replay::Range {
                 since: start - Days::seconds(5),
                 until: Utc::now() + Days::seconds(5),
+                filter: EventFilter::all(),
             },
             Utc::now(),
         )
         .await
         .expect("replay");
     assert_eq!(n, 2, "one rescheduled, one created");
+    store.close().await;
+}
+
+async fn replaying_a_time_range_applies_the_destinations_filter(db: TestDb) {
+    let store = db.open().await;
+    let start = Utc::now();
+    // The CRM takes Calendly invitees only; it had the first event, not the second.
+    store
+        .insert_event(event("k1", &["crm"]))
+        .await
+        .expect("insert");
+    store.insert_event(event("k2", &[])).await.expect("insert");
+    let mut call = NewEvent::new("air", Provider::Aircall, "k3", b"call".to_vec());
+    call.event_type = Some("call.created".into());
+    store.insert_event(call).await.expect("insert");
+    let mut other_type = event("k4", &["crm"]);
+    other_type.event_type = Some("routing_form_submission.created".into());
+    store.insert_event(other_type).await.expect("insert");
+    let range = |filter| Replay::Range {
+        since: start - Days::seconds(5),
+        until: Utc::now() + Days::seconds(5),
+        filter,
+    };
+    let crm = EventFilter::new(vec!["invitee.*".into()], vec!["cal".into()]);
+    let n = store
+        .replay("crm", range(crm.clone()), Utc::now())
+        .await
+        .expect("replay");
+    assert_eq!(
+        n, 2,
+        "k1 rescheduled and k2 created; the call and k4 left alone"
+    );
+    let n = store
+        .replay("crm", range(crm), Utc::now())
+        .await
+        .expect("replay");
+    assert_eq!(n, 2, "a second replay reschedules the same two");
+    let n = store
+        .replay(
+            "crm",
+            range(EventFilter::new(vec!["*".into()], vec!["air".into()])),
+            Utc::now(),
+        )
+        .await
+        .expect("replay");
+    assert_eq!(n, 1, "only the call");
     store.close().await;
 }
 
@@ -535,6 +583,7 @@ crate::both_backends!(
     dead_deliveries_replay_and_single_retry,
     queue_stats_count_the_queue_not_the_history,
     replaying_a_time_range_covers_events_a_destination_never_had,
+    replaying_a_time_range_applies_the_destinations_filter,
     destinations_can_be_disabled_and_enabled,
     purge_removes_old_events_with_their_deliveries,
 );
