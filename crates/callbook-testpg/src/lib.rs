@@ -59,6 +59,8 @@ struct Cluster {
     bins: Binaries,
     data: PathBuf,
     port: u16,
+    /// More `-c name=value` settings (TLS).
+    settings: Vec<String>,
     child: Mutex<Option<Child>>,
     _dir: tempfile::TempDir,
 }
@@ -111,7 +113,24 @@ impl Server {
         }
     }
 
+    /// A cluster of its own that accepts TCP connections over TLS only (`hostssl` in
+    /// `pg_hba.conf`), with a certificate for `localhost` and `127.0.0.1` signed by a throwaway
+    /// CA. `None` when unavailable.
+    pub fn private_tls() -> Option<(Server, TlsFiles)> {
+        match Self::start_private_with(true) {
+            Ok((s, tls)) => Some((s, tls.expect("TLS files"))),
+            Err(why) => {
+                unavailable(&why);
+                None
+            }
+        }
+    }
+
     fn start_private() -> Result<Server, String> {
+        Self::start_private_with(false).map(|(s, _)| s)
+    }
+
+    fn start_private_with(tls: bool) -> Result<(Server, Option<TlsFiles>), String> {
         let bins = find_binaries()?;
         remove_stale_clusters();
         let dir = tempfile::Builder::new()
@@ -149,19 +168,51 @@ impl Server {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
+        let mut settings = Vec::new();
+        let tls_files = if tls {
+            let files = make_certificates(dir.path())?;
+            if bins.as_postgres_user {
+                let status = Command::new("chown")
+                    .args(["postgres:postgres"])
+                    .arg(&files.server_key)
+                    .arg(&files.server_cert)
+                    .status()
+                    .map_err(|e| format!("chown: {e}"))?;
+                if !status.success() {
+                    return Err("cannot hand the TLS key to the postgres user".into());
+                }
+            }
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .map_err(|e| format!("pg_hba.conf: {e}"))?;
+            settings.extend([
+                "ssl=on".to_owned(),
+                format!("ssl_cert_file={}", files.server_cert.display()),
+                format!("ssl_key_file={}", files.server_key.display()),
+            ]);
+            Some(files)
+        } else {
+            None
+        };
         let port = free_port();
         let cluster = Cluster {
             bins,
             data,
             port,
+            settings,
             child: Mutex::new(None),
             _dir: dir,
         };
         cluster.start()?;
-        Ok(Server {
-            base: format!("postgres://postgres@127.0.0.1:{port}"),
-            cluster: Some(cluster),
-        })
+        Ok((
+            Server {
+                base: format!("postgres://postgres@127.0.0.1:{port}"),
+                cluster: Some(cluster),
+            },
+            tls_files,
+        ))
     }
 
     /// The URL of the `postgres` maintenance database.
@@ -247,9 +298,11 @@ impl Cluster {
             .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
             .arg("-c")
             .arg(format!("unix_socket_directories={}", data.display()))
-            .args(["-c", "max_connections=300", "-c", "fsync=on"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .args(["-c", "max_connections=300", "-c", "fsync=on"]);
+        for setting in &self.settings {
+            cmd.arg("-c").arg(setting);
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
         std::thread::spawn(move || {
             let _ = tx.send(cmd.spawn());
             loop {
@@ -287,6 +340,99 @@ impl Cluster {
             let _ = child.wait();
         }
     }
+}
+
+/// The certificates of a [`Server::private_tls`] cluster.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The CA that signed the server's certificate (for `sslrootcert`).
+    pub ca_cert: PathBuf,
+    /// The server's certificate, for `localhost` and `127.0.0.1`.
+    pub server_cert: PathBuf,
+    server_key: PathBuf,
+}
+
+/// A CA and a server certificate signed by it, made with the `openssl` command.
+fn make_certificates(dir: &Path) -> Result<TlsFiles, String> {
+    let files = TlsFiles {
+        ca_cert: dir.join("ca.crt"),
+        server_cert: dir.join("server.crt"),
+        server_key: dir.join("server.key"),
+    };
+    let ca_key = dir.join("ca.key");
+    let csr = dir.join("server.csr");
+    let ext = dir.join("server.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| format!("openssl extensions: {e}"))?;
+    let p = |path: &Path| path.display().to_string();
+    let steps: [Vec<String>; 3] = [
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=callbook test CA",
+            "-keyout",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([p(&ca_key), "-out".into(), p(&files.ca_cert)])
+        .collect(),
+        [
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([p(&files.server_key), "-out".into(), p(&csr)])
+        .collect(),
+        ["x509", "-req", "-days", "2", "-CAcreateserial", "-in"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain([
+                p(&csr),
+                "-CA".into(),
+                p(&files.ca_cert),
+                "-CAkey".into(),
+                p(&ca_key),
+                "-extfile".into(),
+                p(&ext),
+                "-out".into(),
+                p(&files.server_cert),
+            ])
+            .collect(),
+    ];
+    for args in steps {
+        let out = Command::new("openssl")
+            .args(&args)
+            .output()
+            .map_err(|e| format!("openssl is needed for the TLS cluster: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "openssl {}: {}",
+                args[0],
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    // PostgreSQL refuses a key that others can read.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&files.server_key, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("key mode: {e}"))?;
+    Ok(files)
 }
 
 /// Data directories of earlier runs whose server is gone.

@@ -141,3 +141,51 @@ async fn concurrent_claims_never_overlap_and_expired_leases_are_taken_over() {
         "a live lease keeps others away"
     );
 }
+
+/// A server that takes TCP connections over TLS only: `sslmode=require` and `verify-full`
+/// (with the CA) connect, plaintext is refused, and a certificate from an unknown CA fails
+/// `verify-full`.
+#[tokio::test]
+async fn tls_connections_to_a_server_that_insists_on_them() {
+    let Some((server, tls)) = callbook_testpg::Server::private_tls() else {
+        return;
+    };
+    let url = server.fresh_database();
+    let port = url
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .expect("port")
+        .to_owned();
+    let db = url.rsplit_once('/').expect("db").1.to_owned();
+    let at = |host: &str, query: &str| format!("postgres://postgres@{host}:{port}/{db}?{query}");
+
+    let plaintext = callbook_store::open(&at("127.0.0.1", "sslmode=disable"), Durability::Process)
+        .await
+        .map(|_| ());
+    assert!(
+        plaintext.is_err(),
+        "plaintext must be refused by this server"
+    );
+
+    for query in [
+        "sslmode=require".to_owned(),
+        format!("sslmode=verify-full&sslrootcert={}", tls.ca_cert.display()),
+    ] {
+        let store = callbook_store::open(&at("localhost", &query), Durability::Process)
+            .await
+            .unwrap_or_else(|e| panic!("{query}: {e}"));
+        let out = store
+            .insert_event(event(&format!("tls-{query}"), &[]))
+            .await
+            .expect("insert over TLS");
+        assert!(!out.duplicate);
+        store.close().await;
+    }
+
+    // Without the CA, the certificate is not trusted.
+    let untrusted =
+        callbook_store::open(&at("localhost", "sslmode=verify-full"), Durability::Process)
+            .await
+            .map(|_| ());
+    assert!(untrusted.is_err(), "verify-full must check the certificate");
+}
