@@ -908,6 +908,17 @@ pub(super) fn open_log(
             "the intake log ended in a record cut short by a crash; it was never acknowledged and is dropped"
         );
     }
+    if let Some(damaged) = &recovered.damaged {
+        tracing::error!(
+            at = ?damaged.at,
+            lost_bytes = damaged.lost_bytes,
+            copy = %damaged.aside.display(),
+            "the intake log is damaged: whole records follow bytes that fail their checksum, \
+             which a crash never leaves. The file was copied aside as it was, and every record \
+             that verifies, before and after the damage, is applied; what the damaged bytes \
+             held is lost (look for it in the copy)"
+        );
+    }
     if !recovered.items.is_empty() {
         tracing::info!(
             records = recovered.items.len(),

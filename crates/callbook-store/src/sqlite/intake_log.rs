@@ -50,6 +50,22 @@ pub(super) struct Recovered {
     pub(super) items: Vec<(u64, Item)>,
     /// Bytes dropped from the end: a record whose write never finished.
     pub(super) torn_bytes: u64,
+    /// Set when whole records followed a damaged stretch: not a crash, damage.
+    pub(super) damaged: Option<Damaged>,
+}
+
+/// A log found damaged: a stretch that fails its checksum with whole records after it. A
+/// crash only ever cuts the end of a write, so this is damage (a disk, an editor, a copy cut
+/// short), and every record around it was acknowledged. The file is copied aside untouched,
+/// and the log goes on with the records that verify.
+#[derive(Debug)]
+pub(super) struct Damaged {
+    /// Where the file was copied, as it was.
+    pub(super) aside: PathBuf,
+    /// Byte offsets (in the original file) where unreadable stretches begin.
+    pub(super) at: Vec<u64>,
+    /// Bytes that could not be read as records.
+    pub(super) lost_bytes: u64,
 }
 
 impl IntakeLog {
@@ -79,22 +95,39 @@ impl IntakeLog {
             path: path.clone(),
             source: e,
         })?;
-        let (records, good) = read_records(&bytes).map_err(|offset| {
+        let scan = read_records(&bytes, applied).map_err(|offset| {
             Error::Corrupt(format!(
-                "intake log {}: the record at byte {offset} does not decode (written by a newer \
-                 callbook?); it holds acknowledged writes, so the store does not open",
+                "intake log {}: the record at byte {offset} is whole (its checksum holds) but \
+                 does not decode: it was written by another version of callbook. It holds \
+                 acknowledged writes, so the store does not open and the file is left as it is. \
+                 Start the callbook version that wrote it once (it applies the log and empties \
+                 it), then this one",
                 path.display()
             ))
         })?;
+        let damaged = if scan.damage.is_empty() {
+            None
+        } else {
+            Some(set_aside(&path, &mut file, &bytes, &scan)?)
+        };
+        let good = if damaged.is_some() {
+            scan.records.iter().map(|r| r.bytes.len() as u64).sum()
+        } else {
+            scan.end
+        };
         let mut last = applied;
         let mut items = Vec::new();
-        for (seq, item) in records {
-            last = last.max(seq);
-            if seq > applied {
-                items.push((seq, item));
+        for record in scan.records {
+            last = last.max(record.seq);
+            if record.seq > applied {
+                items.push((record.seq, record.item));
             }
         }
-        let torn_bytes = bytes.len() as u64 - good;
+        let torn_bytes = if damaged.is_some() {
+            0
+        } else {
+            bytes.len() as u64 - good
+        };
         if torn_bytes > 0 {
             file.set_len(good).map_err(|e| Error::Intake {
                 path: path.clone(),
@@ -113,7 +146,14 @@ impl IntakeLog {
             next_seq: last + 1,
             buf: Vec::with_capacity(64 * 1024),
         };
-        Ok((log, Recovered { items, torn_bytes }))
+        Ok((
+            log,
+            Recovered {
+                items,
+                torn_bytes,
+                damaged,
+            },
+        ))
     }
 
     /// Bytes of records in the file.
@@ -210,32 +250,141 @@ impl IntakeLog {
     }
 }
 
-/// Reads whole records from the start of `bytes`; returns them with the length they cover.
-/// Stops at the first record that is cut short or fails its checksum: what a crash in the
-/// middle of a write leaves. A record whose checksum holds but which does not decode was
-/// written by something else (a newer version, say): its offset is the error, since dropping
-/// it and what follows would lose acknowledged writes.
-fn read_records(bytes: &[u8]) -> Result<(Vec<(u64, Item)>, u64), u64> {
-    let mut records = Vec::new();
-    let mut at = 0usize;
-    while let Some(frame) = bytes.get(at..at + FRAME) {
-        let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
-        let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
-        // A real record holds at least its sequence number and kind; zeros (a file extended
-        // by a crash before its data reached the disk) end the log like a torn record.
-        let Some(body) = bytes
-            .get(at + FRAME..at + FRAME + len)
-            .filter(|b| b.len() >= 9)
-        else {
-            break;
-        };
-        if crc32fast::hash(body) != crc {
-            break;
-        }
-        records.push(decode(body).ok_or(at as u64)?);
-        at += FRAME + len;
+/// One whole record found in the file.
+struct Record<'a> {
+    seq: u64,
+    item: Item,
+    /// Its bytes, framing included.
+    bytes: &'a [u8],
+}
+
+/// What reading a log's bytes found.
+struct Scan<'a> {
+    records: Vec<Record<'a>>,
+    /// Where the last whole record ends.
+    end: u64,
+    /// Offsets of unreadable stretches that whole records follow.
+    damage: Vec<u64>,
+}
+
+/// The whole record at `at`, if there is one there: its length, checksum and body hold.
+/// `Err` when the checksum holds but the body does not decode.
+fn record_at(bytes: &[u8], at: usize) -> Result<Option<Record<'_>>, u64> {
+    let Some(frame) = bytes.get(at..at + FRAME) else {
+        return Ok(None);
+    };
+    let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+    let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    // A real record holds at least its sequence number and kind; zeros (a file extended by a
+    // crash before its data reached the disk) are no record.
+    let Some(body) = bytes
+        .get(at + FRAME..at + FRAME + len)
+        .filter(|b| b.len() >= 9)
+    else {
+        return Ok(None);
+    };
+    if crc32fast::hash(body) != crc {
+        return Ok(None);
     }
-    Ok((records, at as u64))
+    let (seq, item) = decode(body).ok_or(at as u64)?;
+    Ok(Some(Record {
+        seq,
+        item,
+        bytes: &bytes[at..at + FRAME + len],
+    }))
+}
+
+/// Where the next whole record after an unreadable one starts, if any does: one with a later
+/// sequence number than `after` (and not absurdly later) whose checksum holds. Could a body
+/// inside a torn record pass for one? Bodies are verified webhooks, JSON text, and a frame
+/// starts with a length whose high bytes are zero, which JSON text never holds raw.
+fn resync(bytes: &[u8], from: usize, after: u64) -> Option<usize> {
+    const PLAUSIBLE: u64 = 1 << 32;
+    (from..bytes.len().saturating_sub(FRAME + 9)).find(|&at| {
+        let seq_bytes = &bytes[at + FRAME..at + FRAME + 8];
+        let seq = u64::from_le_bytes(seq_bytes.try_into().unwrap_or([0; 8]));
+        seq > after && seq - after < PLAUSIBLE && matches!(record_at(bytes, at), Ok(Some(_)))
+    })
+}
+
+/// Reads whole records from the start of `bytes`. A record that is cut short or fails its
+/// checksum with nothing whole after it is the end of the log: what a crash in the middle of
+/// a write leaves, never acknowledged. One with whole records after it is damage: reading
+/// goes on after it, and the offset is noted. A record whose checksum holds but which does
+/// not decode was written by something else (another version): its offset is the error, since
+/// dropping it would lose an acknowledged write. `applied` is the sequence number the
+/// database holds, a floor for the records that can follow a damaged stretch.
+fn read_records(bytes: &[u8], applied: u64) -> Result<Scan<'_>, u64> {
+    let mut scan = Scan {
+        records: Vec::new(),
+        end: 0,
+        damage: Vec::new(),
+    };
+    let mut at = 0usize;
+    loop {
+        if let Some(record) = record_at(bytes, at)? {
+            at += record.bytes.len();
+            scan.end = at as u64;
+            scan.records.push(record);
+            continue;
+        }
+        // Records below the applied number may stay in a log whose truncation was lost, so
+        // with nothing read yet the floor is some way below it.
+        let after = scan
+            .records
+            .last()
+            .map_or(applied.saturating_sub(PLAUSIBLE_BACK), |r| r.seq);
+        match resync(bytes, at + 1, after) {
+            Some(next) => {
+                scan.damage.push(at as u64);
+                at = next;
+            }
+            None => return Ok(scan),
+        }
+    }
+}
+
+/// How far below the applied number the first record of a log may be numbered.
+const PLAUSIBLE_BACK: u64 = 1 << 20;
+
+/// Copies the damaged file aside, then rewrites the log with the records that verify.
+fn set_aside(
+    path: &Path,
+    file: &mut File,
+    bytes: &[u8],
+    scan: &Scan<'_>,
+) -> Result<Damaged, Error> {
+    let io = |source| Error::Intake {
+        path: path.to_path_buf(),
+        source,
+    };
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".damaged-{stamp}"));
+    let aside = PathBuf::from(aside);
+    let mut copy = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&aside)
+        .map_err(io)?;
+    copy.write_all(bytes)
+        .and_then(|()| copy.sync_all())
+        .map_err(io)?;
+    let kept: Vec<u8> = scan
+        .records
+        .iter()
+        .flat_map(|r| r.bytes.iter().copied())
+        .collect();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.write_all(&kept))
+        .and_then(|()| file.set_len(kept.len() as u64))
+        .and_then(|()| file.sync_all())
+        .map_err(io)?;
+    Ok(Damaged {
+        aside,
+        at: scan.damage.clone(),
+        lost_bytes: (bytes.len() - kept.len()) as u64,
+    })
 }
 
 fn decode(body: &[u8]) -> Option<(u64, Item)> {
@@ -591,6 +740,61 @@ mod tests {
         assert_eq!(recovered.torn_bytes, (bytes.len() - first) as u64);
     }
 
+    /// Three records written; `damage` spoils the file; what open recovers.
+    fn damaged_log(damage: impl FnOnce(&mut Vec<u8>, &[usize])) -> (tempfile::TempDir, Vec<u8>) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("x.db");
+        let (mut log, _) = IntakeLog::open(&db, 0).expect("open");
+        let mut starts = Vec::new();
+        for n in 1..=3 {
+            starts.push(log.buf.len());
+            log.push_event(&event(n));
+        }
+        log.write_batch().expect("write");
+        drop(log);
+        let path = IntakeLog::path_for(&db);
+        let mut bytes = std::fs::read(&path).expect("read");
+        damage(&mut bytes, &starts);
+        std::fs::write(&path, &bytes).expect("write");
+        (dir, bytes)
+    }
+
+    #[test]
+    fn damage_in_the_middle_keeps_the_file_aside_and_applies_every_record_that_verifies() {
+        // A flipped bit in the first record's body, and, separately, a spoilt length field:
+        // whole records follow either, so neither is a crash's torn end.
+        let cases: [fn(&mut Vec<u8>, &[usize]); 2] = [
+            |bytes, starts| bytes[starts[0] + FRAME + 20] ^= 0x01,
+            |bytes, starts| bytes[starts[1]..starts[1] + 4].copy_from_slice(&[0xff; 4]),
+        ];
+        for (case, damage) in cases.into_iter().enumerate() {
+            let (dir, original) = damaged_log(damage);
+            let db = dir.path().join("x.db");
+            let (mut log, recovered) = IntakeLog::open(&db, 0).expect("open");
+            let seqs: Vec<u64> = recovered.items.iter().map(|(s, _)| *s).collect();
+            let expected: &[u64] = if case == 0 { &[2, 3] } else { &[1, 3] };
+            assert_eq!(seqs, expected, "case {case}: every record that verifies");
+            let damaged = recovered.damaged.expect("damage reported");
+            assert_eq!(
+                std::fs::read(&damaged.aside).expect("copy"),
+                original,
+                "the file is kept aside as it was"
+            );
+            assert_eq!(damaged.at.len(), 1);
+            assert_eq!(recovered.torn_bytes, 0);
+            // The log goes on after the records it kept, and reads back clean.
+            assert_eq!(log.push_event(&event(4)), 4);
+            log.write_batch().expect("write");
+            drop(log);
+            let (_, again) = IntakeLog::open(&db, 0).expect("reopen");
+            let seqs: Vec<u64> = again.items.iter().map(|(s, _)| *s).collect();
+            let mut expected = expected.to_vec();
+            expected.push(4);
+            assert_eq!(seqs, expected);
+            assert!(again.damaged.is_none());
+        }
+    }
+
     #[test]
     fn a_whole_record_that_does_not_decode_stops_the_open() {
         let dir = tempfile::tempdir().expect("tmp");
@@ -618,13 +822,13 @@ mod tests {
         let mut bytes = vec![0u8; 64];
         for i in 0..bytes.len() {
             bytes[i] = (i * 37 % 251) as u8;
-            let _ = read_records(&bytes);
+            let _ = read_records(&bytes, 0);
         }
         // Zeros where records should be.
-        assert_eq!(read_records(&[0; 100]).map(|r| r.1), Ok(0));
+        assert_eq!(read_records(&[0; 100], 0).map(|r| r.end), Ok(0));
         // A frame claiming a huge body.
         let mut huge = u32::MAX.to_le_bytes().to_vec();
         huge.extend_from_slice(&[0; 12]);
-        assert_eq!(read_records(&huge).map(|r| r.1), Ok(0));
+        assert_eq!(read_records(&huge, 0).map(|r| r.end), Ok(0));
     }
 }
