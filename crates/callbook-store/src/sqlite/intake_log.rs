@@ -763,7 +763,8 @@ mod tests {
     fn damage_in_the_middle_keeps_the_file_aside_and_applies_every_record_that_verifies() {
         // A flipped bit in the first record's body, and, separately, a spoilt length field:
         // whole records follow either, so neither is a crash's torn end.
-        let cases: [fn(&mut Vec<u8>, &[usize]); 2] = [
+        type Damage = fn(&mut Vec<u8>, &[usize]);
+        let cases: [Damage; 2] = [
             |bytes, starts| bytes[starts[0] + FRAME + 20] ^= 0x01,
             |bytes, starts| bytes[starts[1]..starts[1] + 4].copy_from_slice(&[0xff; 4]),
         ];
