@@ -16,6 +16,14 @@ pub enum Error {
     /// A thread of the store (the SQLite writer or checkpointer) could not be started.
     #[error("cannot start a store thread: {0}")]
     Thread(#[source] std::io::Error),
+    /// A database file could not be created or its mode set.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
     /// The SQLite store's intake log could not be read or written.
     #[error("intake log {}: {source}", path.display())]
     Intake {

@@ -84,10 +84,8 @@ pub(crate) fn add_source_secret(
     callbook_server::Config::from_toml(&updated)
         .and_then(|c| c.validate().map(|_| c))
         .map_err(|e| anyhow::anyhow!("the updated configuration would be invalid: {e}"))?;
-    let tmp = path.with_extension("toml.tmp");
-    crate::init::write_private(&tmp, &updated)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    crate::init::write_private(path, &updated)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(written)
 }
 

@@ -58,6 +58,12 @@ fn init_writes_a_config_and_refuses_to_overwrite_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
     assert_eq!(std::fs::read_to_string(&path).expect("read"), first);
+    // A file someone made world-readable is private again once rewritten: it holds secrets.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
     let out = callbook()
         .args(["init", "--force", "--config"])
         .arg(&path)
@@ -68,6 +74,21 @@ fn init_writes_a_config_and_refuses_to_overwrite_it() {
         std::fs::read_to_string(&path).expect("read"),
         first,
         "fresh secrets"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name() != "callbook.toml")
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file stays: {leftovers:?}"
     );
 }
 

@@ -80,16 +80,15 @@ impl IntakeLog {
     /// sequence number the database holds. A torn last record is cut off.
     pub(super) fn open(database: &Path, applied: u64) -> Result<(Self, Recovered), Error> {
         let path = Self::path_for(database);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::Intake {
-                path: path.clone(),
-                source: e,
-            })?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        // It holds the same personal data as the database.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(|e| Error::Intake {
+            path: path.clone(),
+            source: e,
+        })?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(|e| Error::Intake {
             path: path.clone(),

@@ -259,6 +259,7 @@ impl Checkpointer {
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database, and starts the writer.
     pub async fn open(options: SqliteOptions) -> Result<Self, Error> {
+        private_files(&options.path)?;
         let connect = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&options.path)
             .create_if_missing(true)
@@ -407,6 +408,45 @@ fn wal_restart_frames(durability: Durability) -> i64 {
         Durability::Process => 2048,
         Durability::PowerLoss => 8192,
     }
+}
+
+/// Makes the database and its companion files readable by their owner only: they hold
+/// personal data (invitees' names, emails, phone numbers). A missing database is created
+/// empty with that mode, and SQLite gives its `-wal` and `-shm` files the database's mode;
+/// files made by an older version are narrowed here.
+fn private_files(database: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::File { path, source }
+        };
+        if !database.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(database)
+                .map_err(io(database))?;
+        }
+        for suffix in ["", "-wal", "-shm", "-intake"] {
+            let mut path = database.as_os_str().to_owned();
+            path.push(suffix);
+            let path = PathBuf::from(path);
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(io(&path))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = database;
+    Ok(())
 }
 
 /// A connection of the writer thread or of the checkpoint thread. The file exists and is

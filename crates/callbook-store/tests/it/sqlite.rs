@@ -388,3 +388,32 @@ async fn an_event_and_its_redelivery_arriving_together_are_stored_once() {
     assert_eq!(page.events.len(), 101);
     store.close().await;
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_its_companion_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("events.db");
+    let store = open(&dir).await;
+    store
+        .insert_event(event("cal", "k1", b"{}"))
+        .await
+        .expect("insert");
+    for suffix in ["", "-wal", "-shm", "-intake"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    store.close().await;
+
+    // Files an older version left world-readable are narrowed when the store opens.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let store = open(&dir).await;
+    assert_eq!(mode(&db), 0o600);
+    store.close().await;
+}
