@@ -85,6 +85,16 @@ async fn run(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_batch: usize
                         let _ = reply.send(Ok(outcome));
                     }
                 }
+                Err(e) if inserts.len() > 1 && refuses_a_row(&e) => {
+                    // One event the database refuses (a constraint, a value it cannot hold)
+                    // must not fail the others with it, again on every retry: each goes alone.
+                    tracing::warn!(error = %e, events = inserts.len(), "insert batch refused; committing its events one by one");
+                    for (event, reply) in inserts {
+                        let one = [&event];
+                        let result = retrying(|| commit(&pool, &one)).await;
+                        let _ = reply.send(result.and_then(|mut o| o.pop().ok_or(Error::Closed)));
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, events = inserts.len(), "insert batch not committed");
                     let err = fan_out(&e);
@@ -108,6 +118,30 @@ async fn run(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_batch: usize
                 });
             }
         }
+    }
+}
+
+/// Whether the database refused the statement for what some row holds (SQLSTATE classes 22,
+/// data exception, 23, integrity constraint, and 54, program limit), rather than for the
+/// connection, a timeout or the server's state: then the rows of the batch are worth trying
+/// one by one.
+fn refuses_a_row(e: &Error) -> bool {
+    match e {
+        Error::Database(sqlx::Error::Database(db)) => db
+            .code()
+            .is_some_and(|c| c.starts_with("22") || c.starts_with("23") || c.starts_with("54")),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's `text` cannot hold NUL, which a webhook may carry (an unknown event name is
+/// kept as it came): it becomes U+FFFD, as an unreadable character would. The de-duplication
+/// hash is taken from the key as received, so it is unchanged.
+fn text(s: &str) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}")
+    } else {
+        s.to_owned()
     }
 }
 
@@ -239,21 +273,21 @@ impl EventColumns {
     fn push(&mut self, e: &NewEvent, hash: &[u8; 16]) {
         let (status, error) = match &e.parse_status {
             ParseStatus::Parsed => ("parsed", None),
-            ParseStatus::Unparsed(err) => ("unparsed", Some(err.clone())),
+            ParseStatus::Unparsed(err) => ("unparsed", Some(err.as_str())),
         };
         self.id.push(e.id.as_uuid().as_bytes().to_vec());
-        self.source.push(e.source.clone());
+        self.source.push(text(&e.source));
         self.dedupe_time.push(dedupe_time(e));
         self.dedupe_hash.push(hash.to_vec());
         self.provider.push(e.provider.as_str().to_owned());
-        self.event_type.push(e.event_type.clone());
-        self.dedupe_key.push(e.dedupe_key.clone());
+        self.event_type.push(e.event_type.as_deref().map(text));
+        self.dedupe_key.push(text(&e.dedupe_key));
         self.received_at.push(e.received_at.timestamp_millis());
         self.occurred_at
             .push(e.occurred_at.map(|t| t.timestamp_millis()));
-        self.headers.push(headers_json(&e.headers));
+        self.headers.push(text(&headers_json(&e.headers)));
         self.parse_status.push(status.to_owned());
-        self.parse_error.push(error);
+        self.parse_error.push(error.as_deref().map(text));
         self.body.push(e.body.clone());
     }
 }

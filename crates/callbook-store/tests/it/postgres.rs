@@ -189,3 +189,63 @@ async fn tls_connections_to_a_server_that_insists_on_them() {
             .map(|_| ());
     assert!(untrusted.is_err(), "verify-full must check the certificate");
 }
+
+/// An event the database refuses fails alone: the rest of its batch is stored. A NUL in an
+/// event name (which PostgreSQL's `text` cannot hold) is no reason to refuse it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_refused_event_does_not_fail_its_batch() {
+    let Some(server) = callbook_testpg::Server::shared() else {
+        return;
+    };
+    let url = server.fresh_database();
+    let store = callbook_store::open(&url, Durability::Process)
+        .await
+        .expect("open");
+    // A constraint stands in for any failure of one row.
+    let out = std::process::Command::new("psql")
+        .arg(&url)
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            "ALTER TABLE events ADD CONSTRAINT refuse CHECK (source <> 'poison')",
+        ])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let store = store.clone();
+        let mut e = event(&format!("k{i}"), &["sink"]);
+        match i {
+            20 => e.source = "poison".into(),
+            40 => e.event_type = Some("invitee.\0created".into()),
+            _ => {}
+        }
+        tasks.spawn(async move { (i, store.insert_event(e).await) });
+    }
+    let mut stored = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined.expect("task") {
+            (20, result) => assert!(result.is_err(), "the refused event reports an error"),
+            (i, result) => stored.push((i, result.unwrap_or_else(|e| panic!("k{i}: {e}")).id)),
+        }
+    }
+    assert_eq!(stored.len(), 63);
+    for (i, id) in stored {
+        let event = store.get_event(id).await.expect("get").expect("stored");
+        if i == 40 {
+            assert_eq!(
+                event.summary.event_type.as_deref(),
+                Some("invitee.\u{FFFD}created")
+            );
+        }
+    }
+    store.close().await;
+}
