@@ -287,7 +287,7 @@ impl EventColumns {
             .push(e.occurred_at.map(|t| t.timestamp_millis()));
         self.headers.push(text(&headers_json(&e.headers)));
         self.parse_status.push(status.to_owned());
-        self.parse_error.push(error.as_deref().map(text));
+        self.parse_error.push(error.map(text));
         self.body.push(e.body.clone());
     }
 }
