@@ -120,6 +120,9 @@ pub(crate) struct AttemptResult {
     pub(crate) error: Option<String>,
     pub(crate) excerpt: Option<String>,
     pub(crate) retry_after: Option<Duration>,
+    /// The failure belongs to this delivery, not to the destination, and no retry will change
+    /// it (an event type that cannot be a header, say): dead at once, breaker untouched.
+    pub(crate) permanent: bool,
 }
 
 impl AttemptResult {
@@ -130,6 +133,7 @@ impl AttemptResult {
             error: None,
             excerpt,
             retry_after: None,
+            permanent: false,
         }
     }
 
@@ -145,6 +149,15 @@ impl AttemptResult {
             error: Some(error),
             excerpt,
             retry_after,
+            permanent: false,
+        }
+    }
+
+    /// A failure of this delivery that no retry will change.
+    pub(crate) fn permanent(error: String) -> Self {
+        Self {
+            permanent: true,
+            ..Self::failure(None, error, None, None)
         }
     }
 }
@@ -163,7 +176,7 @@ pub(crate) async fn send(clients: &Clients, target: &Target, delivery: &Claimed)
     let (proxied, timeout) = (*proxied, *timeout);
     let mut headers = match headers(signer, delivery) {
         Ok(h) => h,
-        Err(why) => return AttemptResult::failure(None, why, None, None),
+        Err(why) => return AttemptResult::permanent(why),
     };
     if let Some(authorization) = authorization {
         headers.insert(AUTHORIZATION, authorization.clone());

@@ -348,6 +348,12 @@ impl Engine {
             self.disable(dest, "the destination answered 410 Gone")
                 .await;
             Outcome::Dead
+        } else if result.permanent {
+            // This delivery's own fault: the destination is fine, its breaker untouched.
+            if let Some(m) = metrics {
+                m.failures.inc();
+            }
+            Outcome::Dead
         } else {
             let opened = dest
                 .breaker

@@ -847,3 +847,48 @@ async fn replaying_a_time_range_sends_only_what_the_destination_takes() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn an_event_type_that_cannot_be_a_header_is_dead_at_once_and_the_destination_stays_open() {
+    let sink = Sink::start(Mode::Ok).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    // One failure would open the breaker, if this counted as the destination's.
+    let strict = FAST.replace("breaker_failures = 100", "breaker_failures = 1");
+    let dest = destination("crm", &sink.url, "").replace(
+        "events = [\"invitee.*\", \"call.ended\"]",
+        "events = [\"*\"]",
+    );
+    let s = Running::start(&dir, &format!("{strict}{dest}")).await;
+
+    // A signed delivery whose (unknown) event name holds a control character.
+    let mut body: Value = serde_json::from_slice(SEED).expect("json");
+    body["event"] = "invitee.\u{1}created".into();
+    let body = serde_json::to_vec(&body).expect("body");
+    let header = callbook_signature::calendly::sign(CALENDLY_KEY.as_bytes(), now(), &body);
+    let r = s
+        .client
+        .post(format!("{}/webhooks/calendly/cal", s.base))
+        .header("Calendly-Webhook-Signature", header)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let dead = s.wait_delivery("crm", |d| d["state"] == "dead").await;
+    assert_eq!(
+        dead["attempts"].as_array().map(Vec::len),
+        Some(1),
+        "no retry can fix it"
+    );
+
+    // The destination is healthy: the next event goes straight through.
+    s.send("AFTER1").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sink.delivered().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(sink.delivered().len(), 1, "the breaker stayed closed");
+    let dests = s.admin("/admin/destinations").await;
+    assert_eq!(dests["destinations"][0]["breaker"], "closed");
+    s.stop().await;
+}
