@@ -456,15 +456,9 @@ impl Config {
     /// Checks what serde cannot: source names, required keys per provider, limits.
     pub fn validate(&self) -> Result<(), crate::Error> {
         let err = |m: String| Err(crate::Error::Config(m));
-        if self.server.max_body_bytes == 0 {
-            return err("server.max_body_bytes must be greater than 0".into());
-        }
+        self.validate_ranges()?;
         let d = &self.delivery;
-        if d.retry_schedule_secs.is_empty()
-            || d.retry_schedule_secs
-                .iter()
-                .any(|s| !s.is_finite() || *s < 0.0)
-        {
+        if d.retry_schedule_secs.is_empty() {
             return err("delivery.retry_schedule_secs must list at least one delay >= 0".into());
         }
         if !(0.0..1.0).contains(&d.jitter) {
@@ -543,7 +537,210 @@ impl Config {
     }
 }
 
+/// The longest wait any setting may ask for: 30 days.
+const MAX_SECS: u64 = 30 * 86_400;
+
+/// An integer setting within `range`, or an error naming its key.
+fn within(key: &str, value: u64, range: std::ops::RangeInclusive<u64>) -> Result<(), crate::Error> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(crate::Error::Config(format!(
+            "{key} = {value} is out of range: it must be between {} and {}",
+            range.start(),
+            range.end()
+        )))
+    }
+}
+
+/// A number of seconds: finite, and between `min` and `max` (times far beyond any real need
+/// would overflow the clock arithmetic that uses them).
+fn seconds(key: &str, value: f64, min: f64, max: f64) -> Result<(), crate::Error> {
+    if value.is_finite() && value >= min && value <= max {
+        Ok(())
+    } else {
+        Err(crate::Error::Config(format!(
+            "{key} = {value} is out of range: it must be a number of seconds between {min} and \
+             {max}"
+        )))
+    }
+}
+
+impl Config {
+    /// Every numeric setting within the range it can work in, so none can panic later.
+    fn validate_ranges(&self) -> Result<(), crate::Error> {
+        let s = &self.server;
+        within(
+            "server.max_body_bytes",
+            s.max_body_bytes as u64,
+            1..=64 << 20,
+        )?;
+        within(
+            "server.request_timeout_secs",
+            s.request_timeout_secs,
+            1..=3600,
+        )?;
+        within(
+            "server.header_read_timeout_secs",
+            s.header_read_timeout_secs,
+            1..=3600,
+        )?;
+        within("server.idle_timeout_secs", s.idle_timeout_secs, 0..=3600)?;
+        within(
+            "server.max_connections",
+            s.max_connections as u64,
+            1..=1_000_000,
+        )?;
+        within(
+            "server.max_webhooks_in_flight",
+            s.max_webhooks_in_flight as u64,
+            1..=1_000_000,
+        )?;
+        let db = &self.database;
+        within(
+            "database.max_connections",
+            u64::from(db.max_connections),
+            1..=10_000,
+        )?;
+        within(
+            "database.statement_timeout_ms",
+            db.statement_timeout_ms,
+            1..=3_600_000,
+        )?;
+        within(
+            "database.acquire_timeout_ms",
+            db.acquire_timeout_ms,
+            1..=3_600_000,
+        )?;
+        let d = &self.delivery;
+        within(
+            "delivery.retry_schedule_secs (entries)",
+            d.retry_schedule_secs.len() as u64,
+            1..=1000,
+        )?;
+        for (i, delay) in d.retry_schedule_secs.iter().enumerate() {
+            seconds(
+                &format!("delivery.retry_schedule_secs[{i}]"),
+                *delay,
+                0.0,
+                MAX_SECS as f64,
+            )?;
+        }
+        within(
+            "delivery.max_retry_after_secs",
+            d.max_retry_after_secs,
+            0..=MAX_SECS,
+        )?;
+        within(
+            "delivery.lease_margin_secs",
+            d.lease_margin_secs,
+            1..=86_400,
+        )?;
+        within(
+            "delivery.breaker_failures",
+            u64::from(d.breaker_failures),
+            1..=1_000_000,
+        )?;
+        seconds(
+            "delivery.breaker_cooldown_secs",
+            d.breaker_cooldown_secs,
+            0.0,
+            86_400.0,
+        )?;
+        within(
+            "delivery.retention_days",
+            u64::from(d.retention_days),
+            1..=36_500,
+        )?;
+        within("delivery.poll_interval_ms", d.poll_interval_ms, 1..=60_000)?;
+        for (i, dest) in self.destinations.iter().enumerate() {
+            seconds(
+                &format!("destinations[{i}].timeout_secs"),
+                dest.timeout_secs,
+                0.001,
+                3600.0,
+            )?;
+            within(
+                &format!("destinations[{i}].max_in_flight"),
+                dest.max_in_flight as u64,
+                1..=100_000,
+            )?;
+        }
+        for (i, src) in self.sources.iter().enumerate() {
+            if let Some(t) = src.tolerance_secs {
+                within(&format!("sources[{i}].tolerance_secs"), t, 1..=MAX_SECS)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Exposes a resolved secret's text (internal helper that keeps `expose_secret` in one place).
 pub(crate) fn expose(secret: &SecretString) -> &str {
     secret.expose_secret()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each out-of-range value is refused with its key's name, before anything could panic on
+    /// it.
+    #[test]
+    fn numbers_out_of_range_are_refused_by_name() {
+        let dest = "[[destinations]]\nname = \"crm\"\nurl = \"http://127.0.0.1:9/\"\n\
+                    secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n";
+        let cases = [
+            (
+                "[delivery]\nbreaker_cooldown_secs = inf",
+                "delivery.breaker_cooldown_secs",
+            ),
+            (
+                "[delivery]\nbreaker_cooldown_secs = nan",
+                "delivery.breaker_cooldown_secs",
+            ),
+            (
+                "[delivery]\nretention_days = 4000000000",
+                "delivery.retention_days",
+            ),
+            (
+                "[delivery]\nretry_schedule_secs = [0, 1e300]",
+                "delivery.retry_schedule_secs[1]",
+            ),
+            (
+                "[delivery]\nmax_retry_after_secs = 9223372036854775807",
+                "delivery.max_retry_after_secs",
+            ),
+            (
+                "[delivery]\npoll_interval_ms = 0",
+                "delivery.poll_interval_ms",
+            ),
+            (
+                "[server]\nrequest_timeout_secs = 9223372036854775807",
+                "server.request_timeout_secs",
+            ),
+            ("[server]\nmax_body_bytes = 0", "server.max_body_bytes"),
+            (
+                "[database]\nstatement_timeout_ms = 9223372036854775807",
+                "database.statement_timeout_ms",
+            ),
+        ];
+        for (toml, key) in cases {
+            let config = Config::from_toml(toml).expect("parses");
+            let e = config.validate().expect_err(toml).to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
+        let huge = format!("{dest}timeout_secs = 1e20");
+        let e = Config::from_toml(&huge)
+            .expect("parses")
+            .validate()
+            .expect_err("huge timeout")
+            .to_string();
+        assert!(e.contains("destinations[0].timeout_secs"), "{e}");
+        assert!(Config::from_toml(dest).expect("parses").validate().is_ok());
+        assert!(
+            Config::default().validate().is_ok(),
+            "the defaults are in range"
+        );
+    }
 }

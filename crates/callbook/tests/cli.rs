@@ -40,6 +40,40 @@ fn a_bad_config_exits_2_and_names_the_key() {
 }
 
 #[test]
+fn numbers_that_would_overflow_exit_2_and_name_the_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("callbook.toml");
+    for (text, key) in [
+        (
+            "[delivery]\nbreaker_cooldown_secs = inf\n",
+            "delivery.breaker_cooldown_secs",
+        ),
+        (
+            "[delivery]\nretention_days = 4000000000\n",
+            "delivery.retention_days",
+        ),
+    ] {
+        let db = dir.path().join("callbook.db");
+        std::fs::write(
+            &path,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}\"\n{text}",
+                db.display()
+            ),
+        )
+        .expect("write");
+        let out = callbook()
+            .args(["serve", "--config"])
+            .arg(&path)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {err}");
+        assert!(err.contains(key), "{err}");
+    }
+}
+
+#[test]
 fn init_writes_a_config_and_refuses_to_overwrite_it() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("callbook.toml");
