@@ -115,7 +115,7 @@ impl Default for DeliveryConfig {
 }
 
 /// `[[destinations]]`: an HTTP endpoint events are forwarded to, signed with Standard Webhooks.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DestinationConfig {
@@ -137,6 +137,34 @@ pub struct DestinationConfig {
     /// Attempts in flight at once. Default 8.
     #[serde(default = "default_in_flight")]
     pub max_in_flight: usize,
+}
+
+// URLs may carry credentials (`user:password@`, `?password=`): `Debug` shows them redacted.
+impl fmt::Debug for DestinationConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DestinationConfig")
+            .field("name", &self.name)
+            .field("url", &callbook_store::redacted_url(&self.url))
+            .field("secret", &self.secret)
+            .field("events", &self.events)
+            .field("sources", &self.sources)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("max_in_flight", &self.max_in_flight)
+            .finish()
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &callbook_store::redacted_url(&self.url))
+            .field("durability", &self.durability)
+            .field("intake_log", &self.intake_log)
+            .field("max_connections", &self.max_connections)
+            .field("statement_timeout_ms", &self.statement_timeout_ms)
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .finish()
+    }
 }
 
 fn all_events() -> Vec<String> {
@@ -247,7 +275,7 @@ impl Default for ServerConfig {
 }
 
 /// `[database]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DatabaseConfig {
@@ -450,7 +478,7 @@ impl SecretValue {
 impl Config {
     /// Parses TOML. The error says where (line and column) and what.
     pub fn from_toml(text: &str) -> Result<Self, crate::Error> {
-        toml::from_str(text).map_err(|e| crate::Error::Config(e.to_string()))
+        toml::from_str(text).map_err(|e| crate::Error::Config(toml_error(text, &e)))
     }
 
     /// Checks what serde cannot: source names, required keys per provider, limits.
@@ -535,6 +563,35 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A TOML error as "line L, column C: what", without the line itself: the line may hold a
+/// secret (a token that parsed as a number, a key with a stray quote).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = without_values(e.message().trim_end());
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("TOML error at line {line}, column {column}: {message}")
+        }
+        None => format!("TOML error: {message}"),
+    }
+}
+
+/// serde's "invalid type: string \"...\", expected ..." quotes the value it got; keep the
+/// kind of value, drop the value.
+fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            if let Some((got, expected)) = rest.split_once(", expected") {
+                let kind = got.split([' ', '`', '"']).next().unwrap_or("value");
+                return format!("{prefix}{kind}, expected{expected}");
+            }
+        }
+    }
+    message.to_owned()
 }
 
 /// The longest wait any setting may ask for: 30 days.
@@ -686,6 +743,36 @@ mod tests {
 
     /// Each out-of-range value is refused with its key's name, before anything could panic on
     /// it.
+    #[test]
+    fn errors_and_debug_output_never_show_secrets() {
+        // A secret that is not a string is refused without quoting its line.
+        let e = Config::from_toml("[admin]\ntoken = 12345678\n")
+            .expect_err("a number is no token")
+            .to_string();
+        assert!(!e.contains("12345678"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        let e = Config::from_toml("[[sources]]\nname = \"c\"\nsigning_keys = [\"s3cret-key]\n")
+            .expect_err("unterminated")
+            .to_string();
+        assert!(!e.contains("s3cret"), "{e}");
+        let config = Config::from_toml(
+            "[database]\nurl = \"postgres://app:dbpass@db/cb?sslpassword=keypass\"\n\
+             [[destinations]]\nname = \"crm\"\nurl = \"https://u:destpass@crm/in?token=urltok\"\n\
+             secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+        )
+        .expect("parses");
+        let shown = format!("{config:?}");
+        for secret in [
+            "dbpass",
+            "keypass",
+            "destpass",
+            "urltok",
+            "MfKQ9r8GKYqrTwjUPD8IL",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+
     #[test]
     fn numbers_out_of_range_are_refused_by_name() {
         let dest = "[[destinations]]\nname = \"crm\"\nurl = \"http://127.0.0.1:9/\"\n\

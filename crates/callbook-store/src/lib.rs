@@ -88,7 +88,9 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store
 }
 
 /// The URL with its password replaced by `***`, for logs and error messages:
-/// `postgres://app:s3cret@db/callbook` becomes `postgres://app:***@db/callbook`.
+/// `postgres://app:s3cret@db/callbook` becomes `postgres://app:***@db/callbook`, and the value
+/// of a query parameter that holds a credential (`password`, `sslpassword`, `token`, `secret`,
+/// `key`, ...) becomes `***` too.
 pub fn redacted_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
@@ -96,14 +98,65 @@ pub fn redacted_url(url: &str) -> String {
     // The authority ends at the first `/`, `?` or `#`; credentials end at its last `@`.
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
             let hidden = if userinfo.contains(':') { ":***" } else { "" };
-            format!("{scheme}://{user}{hidden}@{host}{tail}")
+            format!("{user}{hidden}@{host}")
         }
-        None => url.to_owned(),
+        None => authority.to_owned(),
+    };
+    format!("{scheme}://{authority}{}", redacted_query(tail))
+}
+
+/// Query parameters whose values are credentials (compared without case, `-` and `_`).
+const SECRET_PARAMS: &[&str] = &[
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "sslpassword",
+    "token",
+    "accesstoken",
+    "apikey",
+    "key",
+    "secret",
+    "clientsecret",
+    "signature",
+    "sig",
+    "auth",
+];
+
+fn redacted_query(tail: &str) -> String {
+    let Some((path, rest)) = tail.split_once('?') else {
+        return tail.to_owned();
+    };
+    let (query, fragment) = match rest.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (rest, None),
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_param(name) => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let mut out = format!("{path}?{}", params.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
     }
+    out
+}
+
+fn is_secret_param(name: &str) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect();
+    SECRET_PARAMS.contains(&folded.as_str())
 }
 
 #[cfg(test)]
@@ -119,5 +172,21 @@ mod tests {
         assert_eq!(redacted_url("postgres://app@db/cb"), "postgres://app@db/cb");
         assert_eq!(redacted_url("sqlite://callbook.db"), "sqlite://callbook.db");
         assert_eq!(redacted_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn credentials_in_the_query_are_hidden_too() {
+        assert_eq!(
+            redacted_url("postgres://app@db/cb?sslmode=require&password=s3cret&application_name=x"),
+            "postgres://app@db/cb?sslmode=require&password=***&application_name=x"
+        );
+        assert_eq!(
+            redacted_url("https://hooks.example.com/in?api_key=abc&Token=def#frag"),
+            "https://hooks.example.com/in?api_key=***&Token=***#frag"
+        );
+        assert_eq!(
+            redacted_url("https://u:p@h/x?sslmode=require"),
+            "https://u:***@h/x?sslmode=require"
+        );
     }
 }

@@ -34,9 +34,16 @@ pub(crate) fn apply(
         let toml::Value::Table(t) = entry else {
             return Err(format!("[{section}] is not a table"));
         };
-        let parsed = format!("v = {value}")
-            .parse::<toml::Table>()
-            .ok()
+        // Secrets and addresses are text even when they look like numbers: a token of digits
+        // must stay a token (and never reach an error message as a misplaced number).
+        let always_text = matches!(
+            (section.as_str(), key.as_str()),
+            ("admin", "token") | ("database", "url") | ("server", "listen")
+        );
+        let parsed = (!always_text)
+            .then(|| format!("v = {value}"))
+            .as_deref()
+            .and_then(|v| v.parse::<toml::Table>().ok())
             .and_then(|mut t| t.remove("v"))
             .filter(|v| !v.is_table())
             .unwrap_or_else(|| toml::Value::String(value.clone()));
@@ -81,6 +88,28 @@ mod tests {
         assert_eq!(c.server.max_body_bytes, 1024);
         assert_eq!(c.database.url, "sqlite:///tmp/x.db");
         assert!((c.delivery.jitter - 0.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_token_of_digits_stays_a_token_and_no_error_shows_a_value() {
+        let c = apply(
+            "",
+            vars(&[("CALLBOOK_ADMIN_TOKEN", "12345678901234567890123456789012")]),
+        )
+        .expect("config");
+        let token = c.admin.token.expect("token").resolve().expect("resolve");
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&token),
+            "12345678901234567890123456789012"
+        );
+        // A value of the wrong type is named by its variable, never quoted.
+        let err = apply(
+            "",
+            vars(&[("CALLBOOK_SERVER_MAX_BODY_BYTES", "s3cret-value")]),
+        )
+        .unwrap_err();
+        assert!(err.contains("CALLBOOK_SERVER_MAX_BODY_BYTES"), "{err}");
+        assert!(!err.contains("s3cret-value"), "{err}");
     }
 
     #[test]
