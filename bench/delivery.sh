@@ -38,7 +38,7 @@ listen = "127.0.0.1:18091"
 [database]
 url = "sqlite://$DIR/bench.db"
 [admin]
-token = "bench-admin-token"
+token = "bench-admin-token-0123456789abcdef"
 [[sources]]
 name = "bench"
 provider = "calendly"

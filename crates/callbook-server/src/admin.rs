@@ -42,8 +42,10 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let ok = given.is_some_and(|g| constant_time_eq(g.as_bytes(), expose(expected).as_bytes()));
+        .and_then(bearer);
+    let ok = given.is_some_and(|g| {
+        callbook_signature::constant_time_eq(g.as_bytes(), expose(expected).as_bytes())
+    });
     if !ok {
         let mut response = ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -59,12 +61,13 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
     next.run(request).await
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
+/// The credentials of `Authorization: Bearer <token>`; the scheme's name is case-insensitive
+/// (RFC 9110 §11.1) and spaces around the token are not part of it.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_matches(' '))
 }
 
 #[derive(Debug, Deserialize)]

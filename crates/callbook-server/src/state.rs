@@ -145,8 +145,15 @@ impl AppState {
             .as_ref()
             .map(|t| t.resolve())
             .transpose()?;
-        if admin_token.as_ref().is_some_and(|t| expose(t).is_empty()) {
-            return Err(Error::Config("admin.token is empty".into()));
+        // The token is all that guards replay and every stored body: short ones can be guessed.
+        if let Some(t) = &admin_token {
+            let chars = expose(t).chars().count();
+            if chars < MIN_ADMIN_TOKEN_CHARS {
+                return Err(Error::Config(format!(
+                    "admin.token has {chars} characters; at least {MIN_ADMIN_TOKEN_CHARS} are \
+                     needed (`callbook init` makes one, or use `openssl rand -hex 32`)"
+                )));
+            }
         }
         Ok(Self(Arc::new(Inner {
             engine,
@@ -160,6 +167,9 @@ impl AppState {
         })))
     }
 }
+
+/// The shortest admin token accepted.
+pub(crate) const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 
 fn resolve_all(values: &[crate::config::SecretValue]) -> Result<Vec<SecretString>, Error> {
     values.iter().map(|v| v.resolve()).collect()

@@ -10,4 +10,4 @@ pub mod standard;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::Error;
-pub use secret::Secret;
+pub use secret::{Secret, constant_time_eq};

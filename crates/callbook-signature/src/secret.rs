@@ -44,20 +44,29 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Compares two byte strings in constant time for equal lengths (the length itself is not
-/// secret): every byte is visited, differences are OR-folded, and the fold is hidden from the
-/// optimiser before the single comparison.
-pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
+/// Compares two secrets (tokens, passwords) without telling how much of them matched, nor
+/// their lengths: both are hashed with SHA-256 and the digests compared in constant time.
+/// Equal digests mean equal inputs, short of a SHA-256 collision.
+///
+/// ```
+/// use callbook_signature::constant_time_eq;
+/// assert!(constant_time_eq(b"token-a", b"token-a"));
+/// assert!(!constant_time_eq(b"token-a", b"token-ab"));
+/// ```
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use sha2::Digest;
+    let a: [u8; 32] = sha2::Sha256::digest(a).into();
+    let b: [u8; 32] = sha2::Sha256::digest(b).into();
+    ct_eq32(&a, &b)
 }
 
-/// [`ct_eq`] for MACs.
+pub(crate) use constant_time_eq as ct_eq;
+
+/// Two MACs compared in constant time: every byte is visited, differences are OR-folded, and
+/// the fold is hidden from the optimiser before the single comparison.
 pub(crate) fn ct_eq32(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    ct_eq(a, b)
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
 }
 
 /// HMAC-SHA256 of `parts` concatenated, fed one after the other so no part is copied.

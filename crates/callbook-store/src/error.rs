@@ -16,6 +16,14 @@ pub enum Error {
     /// A thread of the store (the SQLite writer or checkpointer) could not be started.
     #[error("cannot start a store thread: {0}")]
     Thread(#[source] std::io::Error),
+    /// Another process has the SQLite database open.
+    #[error(
+        "{} is in use by another callbook process: two processes on one SQLite file would write \
+         over each other's intake log. Stop the other one, or use PostgreSQL to run several \
+         instances",
+        .0.display()
+    )]
+    InUse(std::path::PathBuf),
     /// A database file could not be created or its mode set.
     #[error("{}: {source}", path.display())]
     File {

@@ -26,7 +26,41 @@ async fn the_admin_api_requires_the_token() {
         .expect("send");
     assert_eq!(r.status(), 401);
     assert_eq!(s.admin_get("/admin/events").await.status(), 200);
+    // The scheme's name is case-insensitive (RFC 9110), as clients and proxies may send it.
+    for scheme in ["bearer", "BEARER", "Bearer "] {
+        let r = s
+            .client
+            .get(&url)
+            .header("authorization", format!("{scheme} {ADMIN_TOKEN}"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200, "{scheme:?}");
+    }
+    let r = s
+        .client
+        .get(&url)
+        .header("authorization", format!("Basic {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401, "another scheme");
     s.stop().await;
+}
+
+#[tokio::test]
+async fn a_short_admin_token_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = config(&dir, "[admin]\ntoken = \"only-twenty-characters\"");
+    let err = callbook_server::Server::from_config(config)
+        .await
+        .expect_err("a guessable token");
+    let err = err.to_string();
+    assert!(err.contains("admin.token") && err.contains("32"), "{err}");
+    assert!(
+        !err.contains("only-twenty"),
+        "the token is not shown: {err}"
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use tokio::sync::oneshot;
 
 pub(crate) const CALENDLY_KEY: &str = "test-signing-key-5mEzn9C-I28UtwOjZJtFoob0sAAFZ95G";
 pub(crate) const AIRCALL_TOKEN: &str = "cebcaac65XXXXXXXXXx";
-pub(crate) const ADMIN_TOKEN: &str = "admin-token-for-tests";
+pub(crate) const ADMIN_TOKEN: &str = "admin-token-for-tests-0123456789abcdef";
 
 pub(crate) const SEED: &[u8] =
     include_bytes!("../../../callbook-models/tests/fixtures/calendly/seed_invitee_created.json");

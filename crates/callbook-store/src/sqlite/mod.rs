@@ -141,6 +141,9 @@ pub struct SqliteStore {
     intake: Option<std::sync::Arc<intake::Shared>>,
     checkpoints: tokio::sync::Mutex<Option<Checkpointer>>,
     path: PathBuf,
+    /// The database file, locked (`flock`) for as long as the store is open: one process at
+    /// a time writes its intake log.
+    lock: std::sync::Mutex<Option<std::fs::File>>,
 }
 
 /// Copies committed WAL frames into the database file in the background, on a thread of its
@@ -260,6 +263,7 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database, and starts the writer.
     pub async fn open(options: SqliteOptions) -> Result<Self, Error> {
         private_files(&options.path)?;
+        let lock = lock_database(&options.path)?;
         let connect = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&options.path)
             .create_if_missing(true)
@@ -340,6 +344,7 @@ impl SqliteStore {
             intake: intake_log.then_some(intake),
             checkpoints: tokio::sync::Mutex::new(Some(checkpoints)),
             path: options.path,
+            lock: std::sync::Mutex::new(Some(lock)),
         };
         if recovering {
             // A record the database refuses is kept and retried; the store still opens, so
@@ -408,6 +413,34 @@ fn wal_restart_frames(durability: Durability) -> i64 {
         Durability::Process => 2048,
         Durability::PowerLoss => 8192,
     }
+}
+
+/// Takes an exclusive lock on the database file for this store's life. Two processes on one
+/// SQLite file would each append to the intake log and apply it as theirs; SQLite's own locks
+/// do not cover that file. The lock (`flock`) is independent of SQLite's (`fcntl`) and goes
+/// with the process, so a crash never leaves it behind.
+fn lock_database(database: &Path) -> Result<std::fs::File, Error> {
+    let file = std::fs::File::open(database).map_err(|source| Error::File {
+        path: database.to_path_buf(),
+        source,
+    })?;
+    #[cfg(unix)]
+    {
+        use rustix::fs::{FlockOperation, flock};
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(Error::InUse(database.to_path_buf()));
+            }
+            Err(e) => {
+                return Err(Error::File {
+                    path: database.to_path_buf(),
+                    source: e.into(),
+                });
+            }
+        }
+    }
+    Ok(file)
 }
 
 /// Makes the database and its companion files readable by their owner only: they hold
@@ -846,5 +879,7 @@ impl Store for SqliteStore {
         if let Some(checkpoints) = self.checkpoints.lock().await.take() {
             checkpoints.stop().await;
         }
+        // Another process may open the file now.
+        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()).take());
     }
 }

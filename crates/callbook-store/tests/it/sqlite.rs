@@ -417,3 +417,22 @@ async fn the_database_and_its_companion_files_are_readable_by_their_owner_only()
     assert_eq!(mode(&db), 0o600);
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_second_store_on_the_same_file_is_refused_until_the_first_closes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let first = open(&dir).await;
+    let url = format!("sqlite://{}", dir.path().join("events.db").display());
+    let second = callbook_store::open(&url, Durability::Process).await;
+    let Err(err) = second else {
+        panic!("two stores wrote one intake log");
+    };
+    assert!(matches!(err, Error::InUse(_)), "{err}");
+    assert!(
+        err.to_string().contains("another callbook process"),
+        "{err}"
+    );
+    first.close().await;
+    let again = open(&dir).await;
+    again.close().await;
+}
