@@ -42,6 +42,91 @@ impl DeliveryState {
     }
 }
 
+/// The token of one claim of a delivery: who holds it (the worker's name) and a part unique to
+/// that claim. A completion carries it, and changes the delivery only while that claim holds:
+/// one whose lease expired and was claimed again, or that a replay or retry took over,
+/// records its attempt and leaves the delivery to the newer claim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lease(String);
+
+impl Lease {
+    /// A new claim by `owner`.
+    pub fn new(owner: &str) -> Self {
+        Self(format!("{owner}/{}", uuid::Uuid::now_v7().simple()))
+    }
+
+    /// A stored token.
+    pub fn from_stored(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token as stored in `lease_owner`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The `SET` of a retry or replay, for a delivery whose attempt may be in flight: the lease
+/// of an attempt in flight becomes `retry:<lease>`, so no other worker takes the delivery
+/// meanwhile and its completion leaves it due at once, whatever the attempt's outcome (the
+/// completion's `WHERE` accepts either form, see [`finish_sql`]); a lease that has expired is
+/// cleared. `now` is the placeholder (or SQL expression) of the current time in ms.
+pub(crate) fn take_over_leases(now: &str) -> String {
+    format!(
+        "lease_owner = CASE WHEN lease_owner IS NOT NULL AND lease_until > {now} \
+           AND state = 'pending' THEN CASE WHEN substr(lease_owner, 1, 6) = 'retry:' \
+           THEN lease_owner ELSE 'retry:' || lease_owner END ELSE NULL END, \
+         lease_until = CASE WHEN lease_owner IS NOT NULL AND lease_until > {now} \
+           AND state = 'pending' THEN lease_until ELSE NULL END"
+    )
+}
+
+/// The `SET ... WHERE` that moves a delivery on after an attempt made under the lease `lease`
+/// (placeholders and expressions given by the caller): the outcome's `state` and `next`
+/// while the lease holds; due at `now` if a retry took it over meanwhile; nothing if
+/// another claim holds the delivery now.
+pub(crate) fn finish_sql(p: &FinishParams<'_>) -> String {
+    let FinishParams {
+        table: t,
+        from,
+        id,
+        lease,
+        state,
+        next,
+        status,
+        error,
+        now,
+    } = p;
+    format!(
+        "state = CASE WHEN {t}lease_owner = {lease} THEN {state} ELSE 'pending' END, \
+         next_attempt_at = CASE WHEN {t}lease_owner = {lease} THEN {next} ELSE {now} END, \
+         attempts = {t}attempts + 1, last_status = {status}, last_error = {error}, \
+         lease_owner = NULL, lease_until = NULL, updated_at = {now}{from} \
+         WHERE {t}id = {id} AND ({t}lease_owner = {lease} OR {t}lease_owner = 'retry:' || {lease})"
+    )
+}
+
+/// The placeholders of [`finish_sql`].
+pub(crate) struct FinishParams<'a> {
+    /// The updated table's alias with its dot (`"d."`), or `""`.
+    pub(crate) table: &'a str,
+    /// A `FROM` clause (`" FROM v"`), or `""`.
+    pub(crate) from: &'a str,
+    pub(crate) id: &'a str,
+    pub(crate) lease: &'a str,
+    pub(crate) state: &'a str,
+    pub(crate) next: &'a str,
+    pub(crate) status: &'a str,
+    pub(crate) error: &'a str,
+    pub(crate) now: &'a str,
+}
+
 /// Deliveries that an insert writes already claimed, for a caller that attempts them itself
 /// as soon as the insert returns: no claim round trip, no wait for a dispatcher. They are
 /// durable with the event like any other delivery; should the caller die before completing
@@ -50,8 +135,8 @@ impl DeliveryState {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct PreClaim {
-    /// The lease owner (the same name the caller claims with).
-    pub owner: String,
+    /// The lease of these deliveries (the caller's name and a part of its own).
+    pub owner: Lease,
     /// When the lease expires.
     pub until: DateTime<Utc>,
     /// Destination and delivery ID of each pre-claimed delivery.
@@ -60,9 +145,9 @@ pub struct PreClaim {
 
 impl PreClaim {
     /// An empty pre-claim for `owner`, leased until `until`.
-    pub fn new(owner: impl Into<String>, until: DateTime<Utc>) -> Self {
+    pub fn new(owner: impl AsRef<str>, until: DateTime<Utc>) -> Self {
         Self {
-            owner: owner.into(),
+            owner: Lease::new(owner.as_ref()),
             until,
             deliveries: Vec::new(),
         }
@@ -83,6 +168,8 @@ impl PreClaim {
 pub struct Claimed {
     /// The delivery.
     pub id: DeliveryId,
+    /// This claim: give it back with [`crate::Store::complete`].
+    pub lease: Lease,
     /// Its destination.
     pub destination: String,
     /// Attempts made before this one.
@@ -102,9 +189,16 @@ pub struct Claimed {
 impl Claimed {
     /// The delivery `id` to `destination` that `event` pre-claims (see [`PreClaim`]), to
     /// attempt once the insert reports the event new.
-    pub fn pre_claimed(event: &crate::NewEvent, id: DeliveryId, destination: &str) -> Self {
+    /// `lease` is the pre-claim's ([`PreClaim::owner`]).
+    pub fn pre_claimed(
+        event: &crate::NewEvent,
+        lease: &Lease,
+        id: DeliveryId,
+        destination: &str,
+    ) -> Self {
         Self {
             id,
+            lease: lease.clone(),
             destination: destination.to_owned(),
             attempts: 0,
             event_id: event.id,

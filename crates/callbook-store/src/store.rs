@@ -4,7 +4,7 @@
 use crate::Error;
 use crate::delivery::{
     AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationState,
-    Outcome, PurgeReport, QueueStats, Replay,
+    Lease, Outcome, PurgeReport, QueueStats, Replay,
 };
 use crate::model::{EventId, EventPage, EventQuery, InsertOutcome, NewEvent, StoredEvent};
 use async_trait::async_trait;
@@ -38,16 +38,26 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Claimed>, Error>;
 
-    /// Records an attempt and its outcome, and releases the claim.
+    /// Records an attempt and, if `lease` still holds the delivery, its outcome, and releases
+    /// the claim. A claim that lost the delivery (its lease expired and another worker claimed
+    /// it, say) only adds the attempt to the history. A retry or replay asked for while the
+    /// attempt was in flight leaves the delivery due at once instead of taking the outcome.
     async fn complete(
         &self,
         delivery: DeliveryId,
+        lease: &Lease,
         attempt: AttemptRecord,
         outcome: Outcome,
     ) -> Result<(), Error>;
 
-    /// Releases a claim without an attempt, to be retried at `at` (an open circuit breaker).
-    async fn postpone(&self, delivery: DeliveryId, at: DateTime<Utc>) -> Result<(), Error>;
+    /// Releases a claim without an attempt, to be retried at `at` (an open circuit breaker),
+    /// if `lease` still holds it.
+    async fn postpone(
+        &self,
+        delivery: DeliveryId,
+        lease: &Lease,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error>;
 
     /// Deliveries, newest first.
     async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<DeliveryPage, Error>;

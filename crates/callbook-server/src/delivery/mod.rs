@@ -194,7 +194,7 @@ impl Engine {
                 Some(permit) => {
                     let id = pre.add(&*dest.name);
                     longest = longest.max(dest.timeout());
-                    let delivery = Claimed::pre_claimed(event, id, &dest.name);
+                    let delivery = Claimed::pre_claimed(event, &pre.owner, id, &dest.name);
                     handoffs.ready.push((dest.clone(), permit, delivery));
                 }
                 None => handoffs.waiting.push(dest.clone()),
@@ -392,7 +392,11 @@ impl Engine {
             error: result.error,
             response_excerpt: result.excerpt,
         };
-        if let Err(e) = self.store.complete(delivery.id, record, outcome).await {
+        if let Err(e) = self
+            .store
+            .complete(delivery.id, &delivery.lease, record, outcome)
+            .await
+        {
             // The lease brings the delivery back; it will be attempted again.
             tracing::error!(delivery = %delivery.id, error = %e, "attempt not recorded");
         }

@@ -13,7 +13,7 @@ mod writer;
 use crate::Error;
 use crate::delivery::{
     AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationState,
-    Outcome, PurgeReport, QueueStats, Replay,
+    Lease, Outcome, PurgeReport, QueueStats, Replay,
 };
 use crate::model::{
     DEFAULT_PAGE, EventId, EventPage, EventQuery, InsertOutcome, MAX_PAGE, NewEvent, StoredEvent,
@@ -22,6 +22,10 @@ use crate::store::Store;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+/// The database's clock in ms: leases are compared with it, so that instances whose clocks
+/// disagree still agree on when a lease has expired.
+const DB_NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 use sqlx::{ConnectOptions, Postgres, QueryBuilder};
 use std::str::FromStr;
 use std::time::Duration;
@@ -191,38 +195,44 @@ impl Store for PostgresStore {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Claimed>, Error> {
+        // Leases are set and compared with the database's clock, not this instance's:
+        // instances whose clocks disagree must still agree on when a lease has expired. Due
+        // times were written by callers' clocks, so `now` decides what is due.
         let now_ms = now.timestamp_millis();
-        let until = now_ms + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let token = Lease::new(owner);
         // SKIP LOCKED: instances claiming at the same moment take disjoint rows instead of
         // queueing on each other's locks.
         let rows = sqlx::query(
-            "WITH due AS ( \
-               SELECT id FROM deliveries \
-               WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2 \
-                 AND (lease_until IS NULL OR lease_until <= $2) \
-               ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
+            "WITH t AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now), \
+             due AS ( \
+               SELECT id FROM deliveries, t \
+               WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $5 \
+                 AND (lease_until IS NULL OR lease_until <= t.now) \
+               ORDER BY next_attempt_at LIMIT $2 FOR UPDATE OF deliveries SKIP LOCKED), \
              claimed AS ( \
-               UPDATE deliveries d SET lease_owner = $4, lease_until = $5 \
-               FROM due WHERE d.id = due.id \
+               UPDATE deliveries d SET lease_owner = $3, lease_until = t.now + $4 \
+               FROM due, t WHERE d.id = due.id \
                RETURNING d.id, d.event_id, d.attempts, d.next_attempt_at) \
              SELECT c.id, c.event_id, c.attempts, e.source, e.provider, e.event_type, e.body \
              FROM claimed c JOIN events e ON e.id = c.event_id ORDER BY c.next_attempt_at",
         )
         .bind(destination)
-        .bind(now_ms)
         .bind(i64::from(limit))
-        .bind(owner)
-        .bind(until)
+        .bind(token.as_str())
+        .bind(lease_ms)
+        .bind(now_ms)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| rows::claimed(row, destination))
+            .map(|row| rows::claimed(row, destination, &token))
             .collect()
     }
 
     async fn complete(
         &self,
         delivery: DeliveryId,
+        lease: &Lease,
         attempt: AttemptRecord,
         outcome: Outcome,
     ) -> Result<(), Error> {
@@ -231,6 +241,7 @@ impl Store for PostgresStore {
         self.queue()?
             .send(writer::Job::Complete {
                 delivery,
+                lease: lease.clone(),
                 attempt,
                 outcome,
                 reply,
@@ -240,13 +251,19 @@ impl Store for PostgresStore {
         rx.await.map_err(|_| Error::Closed)?
     }
 
-    async fn postpone(&self, delivery: DeliveryId, at: DateTime<Utc>) -> Result<(), Error> {
+    async fn postpone(
+        &self,
+        delivery: DeliveryId,
+        lease: &Lease,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
         sqlx::query(
             "UPDATE deliveries SET next_attempt_at = $1, lease_owner = NULL, lease_until = NULL \
-             WHERE id = $2",
+             WHERE id = $2 AND lease_owner = $3",
         )
         .bind(at.timestamp_millis())
         .bind(delivery.as_uuid().as_bytes().as_slice())
+        .bind(lease.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -296,10 +313,11 @@ impl Store for PostgresStore {
     }
 
     async fn retry_delivery(&self, id: DeliveryId, now: DateTime<Utc>) -> Result<bool, Error> {
-        let done = sqlx::query(
-            "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, lease_owner = NULL, \
-             lease_until = NULL, updated_at = $1 WHERE id = $2",
-        )
+        let done = sqlx::query(&format!(
+            "UPDATE deliveries SET {}, state = 'pending', next_attempt_at = $1, updated_at = $1 \
+             WHERE id = $2",
+            crate::delivery::take_over_leases(DB_NOW)
+        ))
         .bind(now.timestamp_millis())
         .bind(id.as_uuid().as_bytes().as_slice())
         .execute(&self.pool)
@@ -349,11 +367,11 @@ impl Store for PostgresStore {
                     .filter(|(_, source, event_type)| filter.matches(source, event_type.as_deref()))
                     .map(|(id, _, _)| id)
                     .collect();
-                let rescheduled = sqlx::query(
-                    "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, \
-                     lease_owner = NULL, lease_until = NULL, updated_at = $1 \
-                     WHERE id = ANY($2)",
-                )
+                let rescheduled = sqlx::query(&format!(
+                    "UPDATE deliveries SET {}, state = 'pending', next_attempt_at = $1, \
+                     updated_at = $1 WHERE id = ANY($2)",
+                    crate::delivery::take_over_leases(DB_NOW)
+                ))
                 .bind(now)
                 .bind(&ids)
                 .execute(&mut *tx)

@@ -17,9 +17,11 @@ crate::rows::row_decoders!(PgRow);
 pub(crate) fn claimed(
     row: &sqlx::postgres::PgRow,
     destination: &str,
+    lease: &crate::Lease,
 ) -> Result<crate::Claimed, crate::Error> {
     Ok(crate::Claimed {
         id: crate::rows::uuid(&row.try_get::<Vec<u8>, _>("id")?)?.into(),
+        lease: lease.clone(),
         destination: destination.to_owned(),
         attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
         event_id: crate::rows::uuid(&row.try_get::<Vec<u8>, _>("event_id")?)?.into(),

@@ -5,7 +5,7 @@
 
 use super::rows;
 use crate::Error;
-use crate::delivery::{AttemptRecord, DeliveryId, DeliveryState, Outcome};
+use crate::delivery::{AttemptRecord, DeliveryId, DeliveryState, Lease, Outcome};
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
 use crate::rows::{dedupe_hash, dedupe_time, headers_json};
 use sqlx::postgres::PgPool;
@@ -21,6 +21,7 @@ pub(super) enum Job {
     },
     Complete {
         delivery: DeliveryId,
+        lease: Lease,
         attempt: AttemptRecord,
         outcome: Outcome,
         reply: oneshot::Sender<Result<(), Error>>,
@@ -71,10 +72,11 @@ async fn run(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, max_batch: usize
                 Job::Insert { event, reply } => inserts.push((event, reply)),
                 Job::Complete {
                     delivery,
+                    lease,
                     attempt,
                     outcome,
                     reply,
-                } => completions.push(((delivery, attempt, outcome), reply)),
+                } => completions.push(((delivery, lease, attempt, outcome), reply)),
             }
         }
         if !inserts.is_empty() {
@@ -169,7 +171,7 @@ where
 /// Records attempts and moves their deliveries on, for a whole batch, in one statement.
 async fn complete(
     pool: &PgPool,
-    done: &[&(DeliveryId, AttemptRecord, Outcome)],
+    done: &[&(DeliveryId, Lease, AttemptRecord, Outcome)],
 ) -> Result<(), Error> {
     // In key order, like inserts: no lock cycle with another batch touching the same rows.
     let mut done = done.to_vec();
@@ -183,12 +185,14 @@ async fn complete(
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    let (mut attempted, mut latencies, mut excerpts) = (
+    let (mut attempted, mut latencies, mut excerpts, mut leases) = (
+        Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    for (delivery, attempt, outcome) in &done {
+    for (delivery, lease, attempt, outcome) in &done {
+        leases.push(lease.as_str().to_owned());
         let (state, next) = match outcome {
             Outcome::Succeeded => (DeliveryState::Succeeded, now),
             Outcome::Retry(at) => (DeliveryState::Pending, at.timestamp_millis()),
@@ -203,7 +207,7 @@ async fn complete(
         latencies.push(i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX));
         excerpts.push(attempt.response_excerpt.clone());
     }
-    sqlx::query(COMPLETE)
+    sqlx::query(&COMPLETE)
         .bind(ids)
         .bind(states)
         .bind(nexts)
@@ -213,26 +217,42 @@ async fn complete(
         .bind(latencies)
         .bind(excerpts)
         .bind(now)
+        .bind(leases)
         .execute(pool)
         .await?;
     Ok(())
 }
 
-const COMPLETE: &str = "WITH v AS ( \
-      SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], \
-        $6::bigint[], $7::bigint[], $8::text[]) \
-        AS v(id, state, next_at, status, error, attempted_at, latency_ms, excerpt)), \
-    a AS ( \
-      INSERT INTO attempts (delivery_id, attempted_at, status_code, latency_ms, error, \
-        response_excerpt) \
-      SELECT id, attempted_at, status, latency_ms, error, excerpt FROM v) \
-    UPDATE deliveries d SET state = v.state, next_attempt_at = v.next_at, \
-      attempts = d.attempts + 1, last_status = v.status, last_error = v.error, \
-      lease_owner = NULL, lease_until = NULL, updated_at = $9 \
-    FROM v WHERE d.id = v.id";
+/// Every attempt is recorded; a delivery moves on only under the lease its attempt was made
+/// with (see [`crate::delivery::finish_sql`]).
+static COMPLETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let set = crate::delivery::finish_sql(&crate::delivery::FinishParams {
+        from: " FROM v",
+        table: "d.",
+        id: "v.id",
+        lease: "v.lease",
+        state: "v.state",
+        next: "v.next_at",
+        status: "v.status",
+        error: "v.error",
+        now: "$9",
+    });
+    format!(
+        "WITH v AS ( \
+          SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], \
+            $6::bigint[], $7::bigint[], $8::text[], $10::text[]) \
+            AS v(id, state, next_at, status, error, attempted_at, latency_ms, excerpt, lease)), \
+        a AS ( \
+          INSERT INTO attempts (delivery_id, attempted_at, status_code, latency_ms, error, \
+            response_excerpt) \
+          SELECT id, attempted_at, status, latency_ms, error, excerpt FROM v) \
+        UPDATE deliveries d SET {set}"
+    )
+});
 
 /// Columns go as arrays through `UNNEST`: the same statement text for every batch size, so it
-/// is prepared once per connection. The deliveries CTE inserts only for events `ins` returned
+/// is prepared once per connection. A pre-claim's lease ends as long after the database's
+/// clock as the caller asked after its own (leases are compared with the database's clock). The deliveries CTE inserts only for events `ins` returned
 /// (new ones), in the same statement, hence the same transaction.
 const INSERT_EVENTS: &str = "WITH ins AS ( \
       INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, event_type, \
@@ -244,7 +264,8 @@ const INSERT_EVENTS: &str = "WITH ins AS ( \
     dl AS ( \
       INSERT INTO deliveries (id, event_id, destination, state, attempts, next_attempt_at, \
         created_at, updated_at, lease_owner, lease_until) \
-      SELECT d.id, d.event_id, d.destination, 'pending', 0, d.at, d.at, d.at, d.owner, d.until \
+      SELECT d.id, d.event_id, d.destination, 'pending', 0, d.at, d.at, d.at, d.owner, \
+        d.until - d.at + (extract(epoch FROM clock_timestamp()) * 1000)::bigint \
       FROM UNNEST($14::bytea[], $15::bytea[], $16::text[], $17::bigint[], $18::text[], \
         $19::bigint[]) AS d(id, event_id, destination, at, owner, until) \
       WHERE d.event_id IN (SELECT id FROM ins) \

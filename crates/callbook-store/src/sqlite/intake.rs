@@ -958,6 +958,7 @@ mod tests {
         event.pre_claim = Some(claim);
         let finished = super::super::intake_log::Finished {
             delivery,
+            lease: event.pre_claim.as_ref().map(|c| c.owner.clone()),
             attempt: AttemptRecord {
                 attempted_at: Utc::now(),
                 status_code: Some(200),

@@ -6,7 +6,7 @@
 //! never acknowledged) fails its length or checksum and ends the log.
 
 use crate::Error;
-use crate::delivery::{AttemptRecord, DeliveryId, Outcome, PreClaim};
+use crate::delivery::{AttemptRecord, DeliveryId, Lease, Outcome, PreClaim};
 use crate::model::{EventId, NewEvent, ParseStatus, Provider};
 use chrono::{DateTime, Utc};
 use std::fs::{File, OpenOptions};
@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub(super) struct Finished {
     pub(super) delivery: DeliveryId,
+    /// The claim the attempt was made under; `None` in records of versions before leases
+    /// were checked (their outcome applies whatever holds the delivery).
+    pub(super) lease: Option<Lease>,
     pub(super) attempt: AttemptRecord,
     pub(super) outcome: Outcome,
 }
@@ -29,7 +32,10 @@ pub(super) enum Item {
 }
 
 const KIND_EVENT: u8 = 1;
+/// A finished attempt without its lease (written by earlier versions; still read).
 const KIND_FINISHED: u8 = 2;
+/// A finished attempt and the lease it was made under.
+const KIND_FINISHED_LEASED: u8 = 3;
 /// Framing before the body: length and checksum.
 const FRAME: usize = 8;
 
@@ -173,7 +179,13 @@ impl IntakeLog {
 
     /// Adds a finished attempt to the batch being written; returns its sequence number.
     pub(super) fn push_finished(&mut self, f: &Finished) -> u64 {
-        self.push(KIND_FINISHED, |b| encode_finished(b, f))
+        match &f.lease {
+            Some(lease) => self.push(KIND_FINISHED_LEASED, |b| {
+                encode_finished(b, f);
+                put_str(b, lease.as_str());
+            }),
+            None => self.push(KIND_FINISHED, |b| encode_finished(b, f)),
+        }
     }
 
     fn push(&mut self, kind: u8, payload: impl FnOnce(&mut Vec<u8>)) -> u64 {
@@ -392,6 +404,11 @@ fn decode(body: &[u8]) -> Option<(u64, Item)> {
     let item = match r.u8()? {
         KIND_EVENT => Item::Event(decode_event(&mut r)?),
         KIND_FINISHED => Item::Finished(decode_finished(&mut r)?),
+        KIND_FINISHED_LEASED => {
+            let mut f = decode_finished(&mut r)?;
+            f.lease = Some(Lease::from_stored(r.string()?));
+            Item::Finished(f)
+        }
         _ => return None,
     };
     r.0.is_empty().then_some((seq, item))
@@ -423,7 +440,7 @@ fn encode_event(b: &mut Vec<u8>, e: &NewEvent) {
         put_str(b, d);
     }
     put_opt(b, e.pre_claim.as_ref(), |b, c| {
-        put_str(b, &c.owner);
+        put_str(b, c.owner.as_str());
         put_time(b, c.until);
         put_u32(b, c.deliveries.len());
         for (destination, id) in &c.deliveries {
@@ -456,7 +473,9 @@ fn decode_event(r: &mut Reader<'_>) -> Option<NewEvent> {
         destinations.push(r.string()?);
     }
     let pre_claim = r.opt(|r| {
-        let mut claim = PreClaim::new(r.string()?, r.time()?);
+        let owner = Lease::from_stored(r.string()?);
+        let mut claim = PreClaim::new("", r.time()?);
+        claim.owner = owner;
         for _ in 0..r.u32()? {
             claim
                 .deliveries
@@ -517,6 +536,7 @@ fn decode_finished(r: &mut Reader<'_>) -> Option<Finished> {
     };
     Some(Finished {
         delivery,
+        lease: None,
         attempt,
         outcome,
     })
@@ -630,6 +650,7 @@ mod tests {
     fn finished() -> Finished {
         Finished {
             delivery: DeliveryId::new(),
+            lease: Some(Lease::new("worker-1")),
             attempt: AttemptRecord {
                 attempted_at: Utc::now(),
                 status_code: Some(503),

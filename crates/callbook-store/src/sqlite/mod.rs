@@ -11,7 +11,7 @@ mod writer;
 use crate::Error;
 use crate::delivery::{
     AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationState,
-    Outcome, PurgeReport, QueueStats, Replay,
+    Lease, Outcome, PurgeReport, QueueStats, Replay,
 };
 use crate::model::{
     DEFAULT_PAGE, EventId, EventPage, EventQuery, InsertOutcome, MAX_PAGE, NewEvent, StoredEvent,
@@ -585,11 +585,13 @@ impl Store for SqliteStore {
     async fn complete(
         &self,
         delivery: DeliveryId,
+        lease: &Lease,
         attempt: AttemptRecord,
         outcome: Outcome,
     ) -> Result<(), Error> {
         let mut finished = intake_log::Finished {
             delivery,
+            lease: Some(lease.clone()),
             attempt,
             outcome,
         };
@@ -606,14 +608,24 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn postpone(&self, delivery: DeliveryId, at: DateTime<Utc>) -> Result<(), Error> {
+    async fn postpone(
+        &self,
+        delivery: DeliveryId,
+        lease: &Lease,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
         let id = delivery.as_uuid().into_bytes();
+        let lease = lease.clone();
         self.write(move |conn| {
             conn.prepare_cached(
                 "UPDATE deliveries SET next_attempt_at = ?1, lease_owner = NULL, \
-                 lease_until = NULL WHERE id = ?2",
+                 lease_until = NULL WHERE id = ?2 AND lease_owner = ?3",
             )?
-            .execute(params![at.timestamp_millis(), id.as_slice()])?;
+            .execute(params![
+                at.timestamp_millis(),
+                id.as_slice(),
+                lease.as_str()
+            ])?;
             Ok(())
         })
         .await
@@ -669,10 +681,11 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             let now = now.timestamp_millis();
             let done = conn
-                .prepare_cached(
-                    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, \
-                     lease_owner = NULL, lease_until = NULL, updated_at = ?1 WHERE id = ?2",
-                )?
+                .prepare_cached(&format!(
+                    "UPDATE deliveries SET {}, state = 'pending', next_attempt_at = ?1, \
+                     updated_at = ?1 WHERE id = ?2",
+                    crate::delivery::take_over_leases("?1")
+                ))?
                 .execute(params![now, key.as_slice()])?;
             Ok(done > 0)
         })
@@ -714,11 +727,11 @@ impl Store for SqliteStore {
                                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                             })?
                             .collect::<Result<_, _>>()?;
-                        let mut reschedule = tx.prepare(
-                            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, \
-                             lease_owner = NULL, lease_until = NULL, updated_at = ?1 \
-                             WHERE id = ?2",
-                        )?;
+                        let mut reschedule = tx.prepare(&format!(
+                            "UPDATE deliveries SET {}, state = 'pending', \
+                             next_attempt_at = ?1, updated_at = ?1 WHERE id = ?2",
+                            crate::delivery::take_over_leases("?1")
+                        ))?;
                         let mut rescheduled = 0;
                         for (id, source, event_type) in &existing {
                             if filter.matches(source, event_type.as_deref()) {

@@ -13,7 +13,7 @@ use super::intake::{Shared, apply_records, commits_directly};
 use super::intake_log::Finished;
 use super::rows::headers_json;
 use crate::Error;
-use crate::delivery::{AttemptRecord, Claimed, DeliveryId, DeliveryState, Outcome};
+use crate::delivery::{AttemptRecord, Claimed, DeliveryId, DeliveryState, Lease, Outcome};
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
 use crate::rows::{dedupe_hash, dedupe_time};
 use rusqlite::{Connection, params};
@@ -351,16 +351,17 @@ const LEASE: &str = "UPDATE deliveries SET lease_owner = ?1, lease_until = ?2 WH
 /// Leases up to `limit` due deliveries. The writer is the only one: nothing can claim between
 /// the SELECT and the UPDATEs.
 fn claim_one(tx: &Connection, c: &Claim) -> Result<Vec<Claimed>, Error> {
+    let token = Lease::new(&c.owner);
     let mut select = tx.prepare_cached(SELECT_DUE)?;
     let mut rows = select.query(params![c.destination, c.now, i64::from(c.limit)])?;
     let mut claimed = Vec::new();
     while let Some(row) = rows.next()? {
-        claimed.push(self::claimed(row, &c.destination)?);
+        claimed.push(self::claimed(row, &c.destination, &token)?);
     }
     let mut lease = tx.prepare_cached(LEASE)?;
     for d in &claimed {
         lease.execute(params![
-            c.owner,
+            token.as_str(),
             c.until,
             d.id.as_uuid().as_bytes().as_slice()
         ])?;
@@ -497,20 +498,47 @@ const INSERT_ATTEMPTED: &str = "INSERT INTO deliveries (id, event_id, destinatio
     last_error) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, NULL, NULL, ?8, ?9) \
     ON CONFLICT (event_id, destination) DO NOTHING";
 
-/// Records an attempt and moves its delivery on.
+/// [`FINISH_ATTEMPT`] for an attempt made under a lease: see [`crate::delivery::finish_sql`].
+static FINISH_LEASED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let set = crate::delivery::finish_sql(&crate::delivery::FinishParams {
+        from: "",
+        table: "",
+        id: "?1",
+        lease: "?7",
+        state: "?2",
+        next: "?3",
+        status: "?4",
+        error: "?5",
+        now: "?6",
+    });
+    format!("UPDATE deliveries SET {set}")
+});
+
+/// Records an attempt and moves its delivery on, if the attempt's lease still holds it.
 pub(super) fn complete_one(tx: &Connection, c: &Finished, now: i64) -> Result<(), Error> {
     let id = c.delivery.as_uuid().into_bytes();
     let a = &c.attempt;
     record_attempt(tx, &id, a)?;
     let (state, next) = after(c.outcome, now);
-    tx.prepare_cached(FINISH_ATTEMPT)?.execute(params![
-        id.as_slice(),
-        state.as_str(),
-        next,
-        a.status_code,
-        a.error,
-        now,
-    ])?;
+    match &c.lease {
+        Some(lease) => tx.prepare_cached(&FINISH_LEASED)?.execute(params![
+            id.as_slice(),
+            state.as_str(),
+            next,
+            a.status_code,
+            a.error,
+            now,
+            lease.as_str(),
+        ])?,
+        None => tx.prepare_cached(FINISH_ATTEMPT)?.execute(params![
+            id.as_slice(),
+            state.as_str(),
+            next,
+            a.status_code,
+            a.error,
+            now,
+        ])?,
+    };
     Ok(())
 }
 
@@ -537,12 +565,17 @@ fn record_attempt(tx: &Connection, delivery: &[u8; 16], a: &AttemptRecord) -> Re
 
 /// A claimed delivery from a row of `d.id, d.event_id, d.attempts, e.source, e.provider,
 /// e.event_type, e.body`.
-pub(super) fn claimed(row: &rusqlite::Row<'_>, destination: &str) -> Result<Claimed, Error> {
+pub(super) fn claimed(
+    row: &rusqlite::Row<'_>,
+    destination: &str,
+    lease: &Lease,
+) -> Result<Claimed, Error> {
     let id: Vec<u8> = row.get(0)?;
     let event: Vec<u8> = row.get(1)?;
     let provider: String = row.get(4)?;
     Ok(Claimed {
         id: crate::rows::uuid(&id)?.into(),
+        lease: lease.clone(),
         destination: destination.to_owned(),
         attempts: u32::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
         event_id: crate::rows::uuid(&event)?.into(),

@@ -55,7 +55,8 @@ async fn the_outbox_is_written_with_the_event_and_not_for_duplicates(db: TestDb)
 async fn pre_claimed_deliveries_are_leased_to_the_inserter_until_the_lease_ends(db: TestDb) {
     let store = db.open().await;
     let now = Utc::now();
-    let lease_end = now + Days::seconds(30);
+    // A short lease, really run out below (PostgreSQL compares leases with its own clock).
+    let lease_end = now + Days::milliseconds(1500);
     let mut e = event("k1", &["crm", "warehouse"]);
     let mut pre = PreClaim::new("ingest-1", lease_end);
     let crm = pre.add("crm");
@@ -84,8 +85,10 @@ async fn pre_claimed_deliveries_are_leased_to_the_inserter_until_the_lease_ends(
     assert_eq!(warehouse.len(), 1);
     assert_ne!(warehouse[0].id, crm);
     // ...and once the lease has run out (the inserter died), a worker takes it over.
+    tokio::time::sleep((lease_end - Utc::now()).to_std().unwrap_or_default()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let taken = store
-        .claim("crm", "w2", lease_end, Duration::from_secs(30), 10)
+        .claim("crm", "w2", Utc::now(), Duration::from_secs(30), 10)
         .await
         .expect("claim");
     assert_eq!(taken.len(), 1);
@@ -123,10 +126,24 @@ async fn attempts_finished_right_after_the_insert_are_recorded_as_made(db: TestD
         let mut pre = PreClaim::new("ingest-1", lease);
         let id = pre.add("crm");
         e.pre_claim = Some(pre);
+        let mut lease = e.pre_claim.as_ref().expect("pre-claim").owner.clone();
         store.insert_event(e).await.expect("insert");
-        for (status, outcome) in attempts.iter() {
+        for (n, (status, outcome)) in attempts.iter().enumerate() {
+            if n > 0 {
+                // A later attempt is made under a claim of its own.
+                let claimed = store
+                    .claim("crm", "w1", now, Duration::from_secs(30), 10)
+                    .await
+                    .expect("claim");
+                lease = claimed
+                    .iter()
+                    .find(|c| c.id == id)
+                    .expect("due")
+                    .lease
+                    .clone();
+            }
             store
-                .complete(id, attempt(*status), *outcome)
+                .complete(id, &lease, attempt(*status), *outcome)
                 .await
                 .expect("complete");
         }
@@ -182,11 +199,12 @@ async fn concurrent_inserts_attempts_claims_and_reads_stay_consistent(db: TestDb
             let mut e = event(&key, &["crm", "warehouse"]);
             let mut pre = PreClaim::new("ingest-1", lease);
             let crm = pre.add("crm");
+            let token = pre.owner.clone();
             e.pre_claim = Some(pre);
             let stored = store.insert_event(e).await.expect("insert");
             if !stored.duplicate {
                 store
-                    .complete(crm, attempt(Some(200)), Outcome::Succeeded)
+                    .complete(crm, &token, attempt(Some(200)), Outcome::Succeeded)
                     .await
                     .expect("complete");
             }
@@ -214,7 +232,7 @@ async fn concurrent_inserts_attempts_claims_and_reads_stay_consistent(db: TestDb
                 for c in &claimed {
                     let later = Utc::now() + Days::seconds(3600);
                     store
-                        .complete(c.id, attempt(Some(503)), Outcome::Retry(later))
+                        .complete(c.id, &c.lease, attempt(Some(503)), Outcome::Retry(later))
                         .await
                         .expect("complete");
                 }
@@ -279,9 +297,9 @@ async fn claims_lease_complete_and_retry(db: TestDb) {
         .insert_event(event("k1", &["crm"]))
         .await
         .expect("insert");
-    let now = Utc::now() + Days::seconds(1);
+    let short = Duration::from_millis(300);
     let claimed = store
-        .claim("crm", "w1", now, Duration::from_secs(30), 10)
+        .claim("crm", "w1", Utc::now(), short, 10)
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);
@@ -290,22 +308,32 @@ async fn claims_lease_complete_and_retry(db: TestDb) {
     // Leased: nobody else gets it, not even the same destination's next tick.
     assert!(
         store
-            .claim("crm", "w2", now, Duration::from_secs(30), 10)
+            .claim("crm", "w2", Utc::now(), short, 10)
             .await
             .expect("c")
             .is_empty()
     );
     // After the lease expires (a crashed worker), it comes back.
-    let later = now + Days::seconds(31);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let later = Utc::now();
     let again = store
         .claim("crm", "w2", later, Duration::from_secs(30), 10)
         .await
         .expect("c");
     assert_eq!(again.len(), 1);
+    assert_ne!(
+        again[0].lease, claimed[0].lease,
+        "each claim has a lease of its own"
+    );
 
     let retry_at = later + Days::seconds(5);
     store
-        .complete(again[0].id, attempt(Some(503)), Outcome::Retry(retry_at))
+        .complete(
+            again[0].id,
+            &again[0].lease,
+            attempt(Some(503)),
+            Outcome::Retry(retry_at),
+        )
         .await
         .expect("done");
     assert!(
@@ -321,7 +349,12 @@ async fn claims_lease_complete_and_retry(db: TestDb) {
         .expect("c");
     assert_eq!(third[0].attempts, 1);
     store
-        .complete(third[0].id, attempt(Some(200)), Outcome::Succeeded)
+        .complete(
+            third[0].id,
+            &third[0].lease,
+            attempt(Some(200)),
+            Outcome::Succeeded,
+        )
         .await
         .expect("done");
 
@@ -357,7 +390,7 @@ async fn dead_deliveries_replay_and_single_retry(db: TestDb) {
         .expect("claim")
     {
         store
-            .complete(c.id, attempt(None), Outcome::Dead)
+            .complete(c.id, &c.lease, attempt(None), Outcome::Dead)
             .await
             .expect("dead");
     }
@@ -414,7 +447,7 @@ async fn queue_stats_count_the_queue_not_the_history(db: TestDb) {
         .zip([Outcome::Succeeded, Outcome::Dead, Outcome::Retry(later)])
     {
         store
-            .complete(c.id, attempt(Some(500)), outcome)
+            .complete(c.id, &c.lease, attempt(Some(500)), outcome)
             .await
             .expect("complete");
     }
@@ -550,7 +583,7 @@ async fn purge_removes_old_events_with_their_deliveries(db: TestDb) {
         .expect("claim")
     {
         store
-            .complete(c.id, attempt(Some(200)), Outcome::Succeeded)
+            .complete(c.id, &c.lease, attempt(Some(200)), Outcome::Succeeded)
             .await
             .expect("ok");
     }
@@ -574,7 +607,118 @@ async fn purge_removes_old_events_with_their_deliveries(db: TestDb) {
     store.close().await;
 }
 
+/// A worker whose lease expired while it was attempting (a slow destination, a paused
+/// process) comes back after another worker claimed the delivery and succeeded: its late
+/// outcome is recorded as an attempt, and changes nothing else.
+async fn a_stale_completion_does_not_overwrite_a_newer_one(db: TestDb) {
+    let store = db.open().await;
+    store
+        .insert_event(event("stale", &["crm"]))
+        .await
+        .expect("insert");
+    let slow = store
+        .claim("crm", "w1", Utc::now(), Duration::from_millis(200), 10)
+        .await
+        .expect("claim")
+        .remove(0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fast = store
+        .claim("crm", "w2", Utc::now(), Duration::from_secs(30), 10)
+        .await
+        .expect("claim")
+        .remove(0);
+    store
+        .complete(fast.id, &fast.lease, attempt(Some(200)), Outcome::Succeeded)
+        .await
+        .expect("complete");
+    store
+        .complete(slow.id, &slow.lease, attempt(None), Outcome::Dead)
+        .await
+        .expect("a late completion is accepted");
+    let (d, attempts) = store
+        .get_delivery(fast.id)
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(d.state, DeliveryState::Succeeded, "{d:?}");
+    assert_eq!((d.attempts, d.last_status), (1, Some(200)));
+    assert_eq!(attempts.len(), 2, "both attempts are in the history");
+    // Nor does a dead-letter replay pick it up: it is not dead.
+    assert_eq!(
+        store
+            .replay("crm", Replay::Dead, Utc::now())
+            .await
+            .expect("replay"),
+        0
+    );
+    // A stale postpone does not move it either.
+    store
+        .postpone(slow.id, &slow.lease, Utc::now() + Days::seconds(60))
+        .await
+        .expect("postpone");
+    let (d, _) = store
+        .get_delivery(fast.id)
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(d.state, DeliveryState::Succeeded);
+    store.close().await;
+}
+
+/// A retry asked for while an attempt is in flight neither lets a second worker take the
+/// delivery meanwhile nor is lost when the attempt comes back: the delivery is then due.
+async fn a_retry_during_an_attempt_waits_for_it_then_is_due(db: TestDb) {
+    let store = db.open().await;
+    store
+        .insert_event(event("inflight", &["crm"]))
+        .await
+        .expect("insert");
+    let now = Utc::now();
+    let busy = store
+        .claim("crm", "w1", now, Duration::from_secs(30), 10)
+        .await
+        .expect("claim")
+        .remove(0);
+    assert!(
+        store
+            .retry_delivery(busy.id, Utc::now())
+            .await
+            .expect("retry")
+    );
+    assert!(
+        store
+            .claim("crm", "w2", Utc::now(), Duration::from_secs(30), 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the attempt in flight still holds it"
+    );
+    store
+        .complete(busy.id, &busy.lease, attempt(Some(200)), Outcome::Succeeded)
+        .await
+        .expect("complete");
+    let (d, _) = store
+        .get_delivery(busy.id)
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(
+        d.state,
+        DeliveryState::Pending,
+        "the retry asked for stands"
+    );
+    assert_eq!(d.attempts, 1);
+    let again = store
+        .claim("crm", "w2", Utc::now(), Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 1, "due at once");
+    store.close().await;
+}
+
 crate::both_backends!(
+    a_stale_completion_does_not_overwrite_a_newer_one,
+    a_retry_during_an_attempt_waits_for_it_then_is_due,
     the_outbox_is_written_with_the_event_and_not_for_duplicates,
     pre_claimed_deliveries_are_leased_to_the_inserter_until_the_lease_ends,
     attempts_finished_right_after_the_insert_are_recorded_as_made,

@@ -83,6 +83,8 @@ async fn redeliveries_on_other_instances_are_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_claims_never_overlap_and_expired_leases_are_taken_over() {
+    // Long enough for every claim below to be made within it, short enough to wait out.
+    const LEASE: Duration = Duration::from_secs(3);
     let Some(stores) = instances(3).await else {
         return;
     };
@@ -100,13 +102,7 @@ async fn concurrent_claims_never_overlap_and_expired_leases_are_taken_over() {
             let mut mine = Vec::new();
             loop {
                 let batch = store
-                    .claim(
-                        "sink",
-                        &format!("instance-{n}"),
-                        now,
-                        Duration::from_secs(60),
-                        7,
-                    )
+                    .claim("sink", &format!("instance-{n}"), now, LEASE, 7)
                     .await
                     .expect("claim");
                 if batch.is_empty() {
@@ -124,8 +120,10 @@ async fn concurrent_claims_never_overlap_and_expired_leases_are_taken_over() {
     }
     assert_eq!(seen.len(), 300);
 
-    // The instances "die" holding their claims; once the leases expire, another takes them.
-    let later = now + chrono::Duration::seconds(61);
+    // The instances "die" holding their claims; once the leases expire (by the database's
+    // clock), another takes them.
+    tokio::time::sleep(LEASE + Duration::from_millis(200)).await;
+    let later = Utc::now() + chrono::Duration::seconds(1);
     let survivor = &stores[2];
     let taken = survivor
         .claim("sink", "instance-9", later, Duration::from_secs(60), 1000)
@@ -248,4 +246,37 @@ async fn one_refused_event_does_not_fail_its_batch() {
         }
     }
     store.close().await;
+}
+
+/// Leases are compared with the database's clock: an instance whose clock runs an hour ahead
+/// does not take over a delivery another instance is attempting.
+#[tokio::test]
+async fn an_instance_whose_clock_runs_ahead_does_not_take_leases_early() {
+    let Some(stores) = instances(2).await else {
+        return;
+    };
+    stores[0]
+        .insert_event(event("clock", &["sink"]))
+        .await
+        .expect("insert");
+    let held = stores[0]
+        .claim(
+            "sink",
+            "instance-0",
+            Utc::now(),
+            Duration::from_secs(30),
+            10,
+        )
+        .await
+        .expect("claim");
+    assert_eq!(held.len(), 1);
+    let ahead = Utc::now() + chrono::Duration::hours(1);
+    let stolen = stores[1]
+        .claim("sink", "instance-1", ahead, Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    assert!(
+        stolen.is_empty(),
+        "the lease still holds by the database's clock"
+    );
 }
