@@ -82,6 +82,21 @@ struct ListParams {
     limit: Option<u32>,
 }
 
+/// The largest page, as the OpenAPI document says.
+const MAX_LIMIT: u32 = 1000;
+
+/// A page size out of `1..=1000` is refused rather than quietly changed.
+fn check_limit(limit: Option<u32>) -> Result<(), ApiError> {
+    match limit {
+        Some(l) if l == 0 || l > MAX_LIMIT => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Serialize)]
 struct EventList {
     events: Vec<EventSummary>,
@@ -94,6 +109,7 @@ async fn list_events(
 ) -> Result<Json<EventList>, ApiError> {
     let Query(p) = params
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    check_limit(p.limit)?;
     let query = EventQuery {
         source: p.source,
         provider: p.provider,
@@ -168,6 +184,7 @@ async fn list_deliveries(
 ) -> Result<Json<DeliveryList>, ApiError> {
     let Query(p) = params
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    check_limit(p.limit)?;
     let query = DeliveryQuery {
         destination: p.destination,
         state: p.state,
@@ -186,11 +203,17 @@ async fn list_deliveries(
     }))
 }
 
-#[derive(Serialize)]
-struct DeliveryDetail {
-    #[serde(flatten)]
-    delivery: Delivery,
-    attempts: Vec<AttemptRecord>,
+/// A delivery with its attempts: `attempts` is the list here (its length is the count the
+/// list endpoint gives under the same name).
+fn delivery_detail(delivery: Delivery, attempts: Vec<AttemptRecord>) -> serde_json::Value {
+    let mut detail = serde_json::to_value(delivery).unwrap_or_default();
+    if let Some(map) = detail.as_object_mut() {
+        map.insert(
+            "attempts".into(),
+            serde_json::to_value(attempts).unwrap_or_default(),
+        );
+    }
+    detail
 }
 
 fn delivery_id(id: &str) -> Result<DeliveryId, ApiError> {
@@ -201,14 +224,14 @@ fn delivery_id(id: &str) -> Result<DeliveryId, ApiError> {
 async fn get_delivery(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<DeliveryDetail>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let (delivery, attempts) = state
         .store
         .get_delivery(delivery_id(&id)?)
         .await
         .map_err(store_error)?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such delivery"))?;
-    Ok(Json(DeliveryDetail { delivery, attempts }))
+    Ok(Json(delivery_detail(delivery, attempts)))
 }
 
 async fn retry_delivery(
@@ -248,7 +271,7 @@ struct ReplayRequest {
 async fn replay(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Option<Json<ReplayRequest>>,
+    body: bytes::Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let Some(destination) = state.engine.destinations.iter().find(|d| *d.name == *name) else {
         return Err(ApiError::new(
@@ -257,7 +280,22 @@ async fn replay(
             "no such destination",
         ));
     };
-    let request = body.map(|Json(b)| b).unwrap_or_default();
+    // Parsed here, so that a malformed body gets the JSON error shape like everything else.
+    let request: ReplayRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ReplayRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!(
+                    "the body is not a replay request (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?
+    };
     let what = match (request.dead, request.since, request.until) {
         (true, None, None) => Replay::Dead,
         (false, Some(since), until) => Replay::Range {

@@ -157,3 +157,23 @@ async fn the_openapi_document_describes_the_routes() {
     assert!(doc["paths"]["/admin/events/{id}"]["get"].is_object());
     s.stop().await;
 }
+
+#[tokio::test]
+async fn out_of_range_limits_and_malformed_bodies_get_the_json_error_shape() {
+    let s = TestServer::start().await;
+    for path in ["/admin/events?limit=1001", "/admin/deliveries?limit=0"] {
+        let r = s.admin_get(path).await;
+        assert_eq!(r.status(), 400, "{path}");
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(body["error"], "invalid_query", "{path}");
+    }
+    let r = s
+        .client
+        .post(format!("{}/admin/destinations/nowhere/replay", s.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 404);
+    s.stop().await;
+}

@@ -587,6 +587,35 @@ async fn a_dead_delivery_replays_once_the_destination_is_back() {
     s.send("REPLAY1").await;
     let detail = s.wait_delivery("crm", |d| d["state"] == "dead").await;
     sink.set(Mode::Ok);
+    // The detail names `attempts` once: the list (the OpenAPI document says so).
+    let id = detail["id"].as_str().expect("id");
+    let raw = s
+        .client
+        .get(format!("{}/admin/deliveries/{id}", s.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(raw.matches("\"attempts\"").count(), 1, "{raw}");
+    assert!(detail["attempts"].is_array());
+    // A malformed body gets the JSON error shape, not the framework's text.
+    let r = s
+        .client
+        .post(format!("{}/admin/destinations/crm/replay", s.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body("\u{0}")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["error"],
+        "invalid_body"
+    );
     let r = s
         .admin_post(
             "/admin/destinations/crm/replay",
