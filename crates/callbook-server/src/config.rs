@@ -160,6 +160,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("url", &callbook_store::redacted_url(&self.url))
             .field("durability", &self.durability)
             .field("intake_log", &self.intake_log)
+            .field("intake_max_pending_bytes", &self.intake_max_pending_bytes)
             .field("max_connections", &self.max_connections)
             .field("statement_timeout_ms", &self.statement_timeout_ms)
             .field("acquire_timeout_ms", &self.acquire_timeout_ms)
@@ -291,6 +292,10 @@ pub struct DatabaseConfig {
     /// together every 10 ms. Default true.
     #[serde(default = "default_true")]
     pub intake_log: bool,
+    /// SQLite: most bytes of acknowledged writes that may wait in the intake log for the
+    /// database; beyond, webhooks get 503 until it catches up. Default 32 MiB.
+    #[serde(default = "default_intake_max_pending")]
+    pub intake_max_pending_bytes: u64,
     /// PostgreSQL connection pool size. Default 16.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
@@ -305,6 +310,10 @@ pub struct DatabaseConfig {
 
 fn default_true() -> bool {
     true
+}
+
+fn default_intake_max_pending() -> u64 {
+    32 << 20
 }
 
 fn default_max_connections() -> u32 {
@@ -324,6 +333,7 @@ impl DatabaseConfig {
     pub fn open_options(&self) -> callbook_store::OpenOptions {
         let mut options = callbook_store::OpenOptions::new(self.durability.into());
         options.intake_log = self.intake_log;
+        options.intake_max_pending_bytes = self.intake_max_pending_bytes;
         options.max_connections = self.max_connections.max(1);
         options.statement_timeout = std::time::Duration::from_millis(self.statement_timeout_ms);
         options.acquire_timeout = std::time::Duration::from_millis(self.acquire_timeout_ms);
@@ -341,6 +351,7 @@ impl Default for DatabaseConfig {
             url: default_db(),
             durability: DurabilityConfig::default(),
             intake_log: true,
+            intake_max_pending_bytes: default_intake_max_pending(),
             max_connections: default_max_connections(),
             statement_timeout_ms: default_statement_timeout_ms(),
             acquire_timeout_ms: default_acquire_timeout_ms(),

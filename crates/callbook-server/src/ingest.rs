@@ -80,16 +80,13 @@ async fn receive(
     // Shed load before reading the body: bodies in flight are what memory goes to.
     let Some(_in_flight) = InFlight::enter(&state) else {
         source.metrics.rejected("overloaded");
-        let mut response = ApiError::new(
+        return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded",
             "too many webhooks in flight; retry later",
         )
+        .retry_after(1)
         .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-        return response;
     };
     let span = tracing::info_span!(
         "ingest",
@@ -177,12 +174,17 @@ async fn ingest(
     let handoffs = (!event.destinations.is_empty()).then(|| state.engine.pre_claim(&mut event));
 
     let outcome = state.store.insert_event(event).await.map_err(|e| {
-        tracing::error!(error = %e, "event not stored");
+        if matches!(e, callbook_store::Error::Backlog(_)) {
+            tracing::warn!(error = %e, "event refused: the database is behind");
+        } else {
+            tracing::error!(error = %e, "event not stored");
+        }
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_unavailable",
             "the event could not be stored; retry later",
         )
+        .retry_after(1)
     })?;
     if let Some(handoffs) = handoffs.filter(|_| !outcome.duplicate) {
         handoffs.start();

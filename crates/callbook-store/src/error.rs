@@ -16,6 +16,10 @@ pub enum Error {
     /// A thread of the store (the SQLite writer or checkpointer) could not be started.
     #[error("cannot start a store thread: {0}")]
     Thread(#[source] std::io::Error),
+    /// Too many acknowledged writes wait to reach the SQLite database (its writer is stalled
+    /// or slower than the arrivals): new events are refused until it catches up.
+    #[error("{0} bytes of writes wait for the database; retry shortly")]
+    Backlog(u64),
     /// Another process has the SQLite database open.
     #[error(
         "{} is in use by another callbook process: two processes on one SQLite file would write \

@@ -47,6 +47,9 @@ pub struct OpenOptions {
     /// SQLite: whether small write batches go through the intake log (see
     /// [`SqliteOptions::intake_log`]). On by default.
     pub intake_log: bool,
+    /// SQLite: most bytes of writes waiting in the intake log for the database (see
+    /// [`SqliteOptions::intake_max_pending_bytes`]).
+    pub intake_max_pending_bytes: u64,
     /// PostgreSQL pool size.
     pub max_connections: u32,
     /// PostgreSQL statement timeout.
@@ -62,6 +65,7 @@ impl OpenOptions {
         Self {
             durability,
             intake_log: true,
+            intake_max_pending_bytes: SqliteOptions::new("").intake_max_pending_bytes,
             max_connections: pg.max_connections,
             statement_timeout: pg.statement_timeout,
             acquire_timeout: pg.acquire_timeout,
@@ -74,7 +78,8 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store
     if url.starts_with("sqlite:") {
         let sqlite = SqliteOptions::from_url(url)?
             .durability(options.durability)
-            .intake_log(options.intake_log);
+            .intake_log(options.intake_log)
+            .intake_max_pending_bytes(options.intake_max_pending_bytes);
         return Ok(Arc::new(SqliteStore::open(sqlite).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -100,6 +100,8 @@ fn duplicate_of(id: EventId) -> InsertOutcome {
 /// holding the lock, from its own reference.
 struct Pending {
     seq: u64,
+    /// The record's size in the log, counted in [`Intake::pending_bytes`].
+    bytes: u64,
     since: Instant,
     key: Option<DedupeKey>,
     item: Arc<Item>,
@@ -112,6 +114,7 @@ pub(super) type Record = (u64, Arc<Item>);
 enum Unwritten {
     Event {
         seq: u64,
+        bytes: u64,
         key: DedupeKey,
         event: NewEvent,
         reply: Reply,
@@ -125,6 +128,7 @@ enum Unwritten {
     },
     Finished {
         seq: u64,
+        bytes: u64,
         finished: Finished,
         reply: oneshot::Sender<Result<(), Error>>,
     },
@@ -188,6 +192,8 @@ pub(super) enum Offer<T, W> {
     Recorded(oneshot::Receiver<Result<T, Error>>),
     /// Not decided here: it goes to the writer.
     Declined(W),
+    /// Refused: this many bytes of records wait for the database already.
+    Full(u64),
 }
 
 /// The intake, shared by the callers (who record), the flusher task (which writes the log)
@@ -228,6 +234,7 @@ impl Shared {
         let (reply, answer) = oneshot::channel();
         match intake.known(&key) {
             Some((id, true)) => return Offer::Answered(duplicate_of(id)),
+            None if intake.full() => return Offer::Full(intake.pending_bytes),
             Some((original, false)) => intake.unwritten.push(Unwritten::Duplicate {
                 event,
                 original,
@@ -411,6 +418,12 @@ pub(super) struct Intake {
     /// Writes whose record could not be written: the writer commits them directly.
     requeued: Vec<Job>,
     gauges: Arc<Gauges>,
+    /// Bytes of the records written or buffered and not yet applied: what waits in memory
+    /// (and in the file) for the database.
+    pending_bytes: u64,
+    /// Past this many, new events are refused ([`Error::Backlog`]); finished attempts are
+    /// still taken (they are small, and refusing them would repeat deliveries).
+    max_pending_bytes: u64,
 }
 
 impl Intake {
@@ -421,6 +434,7 @@ impl Intake {
         enabled: bool,
         ticker: Arc<Notify>,
         gauges: Arc<Gauges>,
+        max_pending_bytes: u64,
     ) -> Self {
         let written_through = log.next_seq().saturating_sub(1);
         let mut intake = Self {
@@ -438,6 +452,8 @@ impl Intake {
             closed: false,
             requeued: Vec::new(),
             gauges,
+            pending_bytes: 0,
+            max_pending_bytes,
         };
         let now = Instant::now();
         for (seq, item) in recovered.items {
@@ -451,6 +467,8 @@ impl Intake {
             };
             intake.pending.push_back(Pending {
                 seq,
+                // Recovered records are applied at once; they do not count against new ones.
+                bytes: 0,
                 since: now,
                 key,
                 item: Arc::new(item),
@@ -479,12 +497,21 @@ impl Intake {
             .map(|&(id, seq)| (id, seq <= self.written_through))
     }
 
+    /// Whether new events are refused: too much waits for the database.
+    fn full(&self) -> bool {
+        self.pending_bytes >= self.max_pending_bytes
+    }
+
     fn add_event(&mut self, event: NewEvent, key: DedupeKey, reply: Reply) {
         self.recent.add(&key.source, key.time, key.hash);
+        let before = self.log.buffered();
         let seq = self.log.push_event(&event);
+        let bytes = (self.log.buffered() - before) as u64;
+        self.pending_bytes += bytes;
         self.keys.insert(key.clone(), (event.id, seq));
         self.unwritten.push(Unwritten::Event {
             seq,
+            bytes,
             key,
             event,
             reply,
@@ -492,9 +519,13 @@ impl Intake {
     }
 
     fn add_finished(&mut self, finished: Finished, reply: oneshot::Sender<Result<(), Error>>) {
+        let before = self.log.buffered();
         let seq = self.log.push_finished(&finished);
+        let bytes = (self.log.buffered() - before) as u64;
+        self.pending_bytes += bytes;
         self.unwritten.push(Unwritten::Finished {
             seq,
+            bytes,
             finished,
             reply,
         });
@@ -515,15 +546,26 @@ impl Intake {
             for u in self.unwritten.drain(..) {
                 self.requeued.push(match u {
                     Unwritten::Event {
-                        key, event, reply, ..
+                        key,
+                        event,
+                        reply,
+                        bytes,
+                        ..
                     } => {
+                        self.pending_bytes -= bytes;
                         self.keys.remove(&key);
                         Job::Insert { event, reply }
                     }
                     Unwritten::Duplicate { event, reply, .. } => Job::Insert { event, reply },
                     Unwritten::Finished {
-                        finished, reply, ..
-                    } => Job::Complete(Completion { finished, reply }),
+                        finished,
+                        reply,
+                        bytes,
+                        ..
+                    } => {
+                        self.pending_bytes -= bytes;
+                        Job::Complete(Completion { finished, reply })
+                    }
                 });
             }
             return Acks(acks);
@@ -534,6 +576,7 @@ impl Intake {
             match u {
                 Unwritten::Event {
                     seq,
+                    bytes,
                     key,
                     event,
                     reply,
@@ -547,6 +590,7 @@ impl Intake {
                     ));
                     self.pending.push_back(Pending {
                         seq,
+                        bytes,
                         since: now,
                         key: Some(key),
                         item: Arc::new(Item::Event(event)),
@@ -557,12 +601,14 @@ impl Intake {
                 } => acks.push(Ack::Insert(reply, duplicate_of(original))),
                 Unwritten::Finished {
                     seq,
+                    bytes,
                     finished,
                     reply,
                 } => {
                     acks.push(Ack::Done(reply));
                     self.pending.push_back(Pending {
                         seq,
+                        bytes,
                         since: now,
                         key: None,
                         item: Arc::new(Item::Finished(finished)),
@@ -641,6 +687,9 @@ impl Intake {
                 None => match self.stored_original(conn, &key) {
                     Ok(Some(id)) => {
                         let _ = reply.send(Ok(duplicate_of(id)));
+                    }
+                    Ok(None) if self.full() => {
+                        let _ = reply.send(Err(Error::Backlog(self.pending_bytes)));
                     }
                     Ok(None) => self.add_event(event, key, reply),
                     Err(e) => {
@@ -743,6 +792,7 @@ impl Intake {
     /// if it is long and holds nothing else.
     pub(super) fn applied(&mut self, n: usize) {
         for p in self.pending.drain(..n.min(self.pending.len())) {
+            self.pending_bytes -= p.bytes;
             if let Some(key) = p.key {
                 self.keys.remove(&key);
             }

@@ -172,6 +172,11 @@ impl IntakeLog {
         self.next_seq
     }
 
+    /// Bytes in the batch being written.
+    pub(super) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Adds an event to the batch being written; returns its sequence number.
     pub(super) fn push_event(&mut self, e: &NewEvent) -> u64 {
         self.push(KIND_EVENT, |b| encode_event(b, e))

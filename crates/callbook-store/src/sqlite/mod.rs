@@ -62,6 +62,10 @@ pub struct SqliteOptions {
     /// [`Durability::Process`], where both survive `kill -9` alike; on by default. A log left
     /// by a crash is applied at open either way.
     pub intake_log: bool,
+    /// Most bytes of acknowledged writes that may wait in the intake log (and in memory) for
+    /// the database; beyond, new events fail with [`Error::Backlog`] until the writer catches
+    /// up (a stalled disk, say). Default 32 MiB.
+    pub intake_max_pending_bytes: u64,
 }
 
 impl SqliteOptions {
@@ -73,7 +77,14 @@ impl SqliteOptions {
             read_connections: 4,
             max_batch: 256,
             intake_log: true,
+            intake_max_pending_bytes: 32 << 20,
         }
+    }
+
+    /// Sets [`Self::intake_max_pending_bytes`].
+    pub fn intake_max_pending_bytes(mut self, bytes: u64) -> Self {
+        self.intake_max_pending_bytes = bytes.max(1);
+        self
     }
 
     /// Parses `sqlite://PATH` or `sqlite:PATH` (query parameters are ignored).
@@ -324,6 +335,7 @@ impl SqliteStore {
             intake_log,
             ticker.clone(),
             intake_gauges.clone(),
+            options.intake_max_pending_bytes,
         ));
         writer::spawn(writer_conn, rx, batching, intake.clone(), done_tx).map_err(Error::Thread)?;
         intake::spawn_ticker(tx.downgrade(), ticker);
@@ -520,6 +532,7 @@ impl Store for SqliteStore {
                     return answer.await.map_err(|_| Error::Closed)?;
                 }
                 intake::Offer::Declined(event) => event,
+                intake::Offer::Full(bytes) => return Err(Error::Backlog(bytes)),
             },
             None => event,
         };
@@ -602,6 +615,8 @@ impl Store for SqliteStore {
                     return answer.await.map_err(|_| Error::Closed)?;
                 }
                 intake::Offer::Declined(f) => finished = f,
+                // Finished attempts are never refused (see `Intake::max_pending_bytes`).
+                intake::Offer::Full(_) => unreachable!("finished attempts are not capped"),
             }
         }
         self.ask(|reply| writer::Job::Complete(writer::Completion { finished, reply }))

@@ -436,3 +436,70 @@ async fn a_second_store_on_the_same_file_is_refused_until_the_first_closes() {
     let again = open(&dir).await;
     again.close().await;
 }
+
+/// While the database takes no writes (here another connection holds it locked; in life a
+/// stalled disk), acknowledged events pile up in the intake log and in memory. Past the cap,
+/// new events are refused (the server answers 503) instead of growing without bound; once the
+/// database is back, everything acknowledged is stored and new events are taken again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_database_bounds_what_waits_in_the_intake_log() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("events.db");
+    let options = SqliteOptions::new(&path).intake_max_pending_bytes(16 << 10);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(options).await.expect("open"));
+    let body = vec![b'x'; 1000];
+    // The first event of a source is looked up by the writer; the next ones are recorded
+    // where they arrive.
+    store
+        .insert_event(event("cal", "first", &body))
+        .await
+        .expect("insert");
+
+    let side = rusqlite::Connection::open(&path).expect("side connection");
+    side.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    let mut acknowledged = Vec::new();
+    let mut refused = 0;
+    for i in 0..200 {
+        match store
+            .insert_event(event("cal", &format!("k{i}"), &body))
+            .await
+        {
+            Ok(out) => acknowledged.push(out.id),
+            Err(Error::Backlog(bytes)) => {
+                assert!(bytes >= 16 << 10);
+                refused += 1;
+            }
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert!(refused > 0, "past the cap, events are refused");
+    assert!(
+        acknowledged.len() < 40,
+        "no more than the cap is acknowledged: {}",
+        acknowledged.len()
+    );
+    side.execute_batch("ROLLBACK").expect("unlock");
+    drop(side);
+
+    // Everything acknowledged reaches the database, and events are taken again.
+    for id in &acknowledged {
+        assert!(store.get_event(*id).await.expect("get").is_some());
+    }
+    let mut taken = false;
+    for _ in 0..100 {
+        if store
+            .insert_event(event("cal", "after", &body))
+            .await
+            .is_ok()
+        {
+            taken = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        taken,
+        "the intake takes events again once the database catches up"
+    );
+    store.close().await;
+}
