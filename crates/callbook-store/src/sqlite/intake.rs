@@ -42,7 +42,7 @@ use crate::store::IntakeStats;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -183,6 +183,26 @@ impl Gauges {
     }
 }
 
+/// A batch the flusher writes without the intake's lock, with the writes it answers.
+pub(super) struct Flush {
+    batch: super::intake_log::BatchWrite,
+    taken: Vec<Unwritten>,
+}
+
+impl Flush {
+    /// The `write` (blocking: run it off the async runtime).
+    fn write(&self) -> std::io::Result<()> {
+        self.batch.write()
+    }
+}
+
+/// What the flusher is to do next.
+pub(super) enum FlushStep {
+    Idle,
+    Done(Acks),
+    Write(Flush),
+}
+
 /// What a caller's write became.
 pub(super) enum Offer<T, W> {
     /// Answered at once: a duplicate of a written record.
@@ -202,6 +222,8 @@ pub(super) struct Shared {
     state: Mutex<Intake>,
     /// Wakes the flusher.
     flush: Notify,
+    /// Signalled when the flusher's write in flight is accounted for.
+    settled: Condvar,
 }
 
 impl std::fmt::Debug for Shared {
@@ -215,6 +237,7 @@ impl Shared {
         Arc::new(Self {
             state: Mutex::new(intake),
             flush: Notify::new(),
+            settled: Condvar::new(),
         })
     }
 
@@ -222,6 +245,16 @@ impl Shared {
     /// hold consistent records, so poisoning is ignored rather than spread.
     pub(super) fn lock(&self) -> MutexGuard<'_, Intake> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The intake's state once no write of the flusher is in flight, for the writer thread
+    /// (never the runtime): what it does next writes or empties the log, or takes records
+    /// that must be on disk first.
+    pub(super) fn lock_settled(&self) -> MutexGuard<'_, Intake> {
+        let guard = self.lock();
+        self.settled
+            .wait_while(guard, |intake| intake.flushing)
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Records an event on the caller's side, if that can be decided without a lookup.
@@ -279,7 +312,7 @@ impl Shared {
     fn apply_round(&self, conn: &mut Connection) -> bool {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let (batch, acks) = {
-            let mut intake = self.lock();
+            let mut intake = self.lock_settled();
             let Some(front) = intake.pending.front() else {
                 return false;
             };
@@ -372,7 +405,7 @@ impl Shared {
         completions: &mut Vec<Completion>,
     ) {
         let acks = {
-            let mut intake = self.lock();
+            let mut intake = self.lock_settled();
             intake.closed = true;
             let acks = intake.write_out();
             intake.take_requeued(inserts, completions);
@@ -385,7 +418,7 @@ impl Shared {
     /// At shutdown, after the last group commit: empties the log if everything is applied,
     /// and lets the flusher and the ticker find the store closed.
     pub(super) fn close(&self) {
-        self.lock().close();
+        self.lock_settled().close();
         self.flush.notify_one();
     }
 }
@@ -424,6 +457,9 @@ pub(super) struct Intake {
     /// Past this many, new events are refused ([`Error::Backlog`]); finished attempts are
     /// still taken (they are small, and refusing them would repeat deliveries).
     max_pending_bytes: u64,
+    /// Set while the flusher writes a batch without the lock: nobody else writes or empties
+    /// the file meanwhile, and the writer waits for it ([`Shared::lock_settled`]).
+    flushing: bool,
 }
 
 impl Intake {
@@ -454,6 +490,7 @@ impl Intake {
             gauges,
             pending_bytes: 0,
             max_pending_bytes,
+            flushing: false,
         };
         let now = Instant::now();
         for (seq, item) in recovered.items {
@@ -533,17 +570,56 @@ impl Intake {
 
     /// Writes what is buffered with one `write`, and returns the answers to send once the
     /// lock is released. If the `write` fails, the log is no longer used and its writes go
-    /// to the writer instead ([`Self::take_requeued`]).
+    /// to the writer instead ([`Self::take_requeued`]). Not while the flusher has a write in
+    /// flight (the writer waits for it: [`Shared::lock_settled`]).
     pub(super) fn write_out(&mut self) -> Acks {
-        if self.unwritten.is_empty() {
+        if self.unwritten.is_empty() || self.flushing {
             return Acks::default();
         }
-        let mut acks = Vec::with_capacity(self.unwritten.len());
-        if let Err(e) = self.log.write_batch() {
+        let taken = std::mem::take(&mut self.unwritten);
+        let result = match self.log.take_batch() {
+            None => Ok(()),
+            Some(batch) => {
+                let written = batch.write();
+                self.log.finish_batch(batch, written)
+            }
+        };
+        self.settle(taken, result)
+    }
+
+    /// The flusher's next step: nothing to do, answers to send (nothing needed writing), or a
+    /// batch to write without the lock and give back to [`Self::finish_flush`].
+    pub(super) fn take_flush(&mut self) -> FlushStep {
+        if self.unwritten.is_empty() || self.flushing {
+            return FlushStep::Idle;
+        }
+        let Some(batch) = self.log.take_batch() else {
+            return FlushStep::Done(self.write_out());
+        };
+        self.flushing = true;
+        FlushStep::Write(Flush {
+            batch,
+            taken: std::mem::take(&mut self.unwritten),
+        })
+    }
+
+    /// Accounts for a batch the flusher wrote.
+    pub(super) fn finish_flush(&mut self, flush: Flush, written: std::io::Result<()>) -> Acks {
+        self.flushing = false;
+        let result = self.log.finish_batch(flush.batch, written);
+        self.settle(flush.taken, result)
+    }
+
+    /// After the `write` of `taken`'s records: they become pending and are answered, or, if
+    /// it failed, go to the writer with everything recorded since.
+    fn settle(&mut self, taken: Vec<Unwritten>, result: Result<(), Error>) -> Acks {
+        if let Err(e) = result {
             // The file's state is uncertain: stop using it.
             tracing::error!(error = %e, "writing the intake log failed; committing directly from now on");
             self.enabled = false;
-            for u in self.unwritten.drain(..) {
+            self.log.discard_buffer();
+            let later = std::mem::take(&mut self.unwritten);
+            for u in taken.into_iter().chain(later) {
                 self.requeued.push(match u {
                     Unwritten::Event {
                         key,
@@ -568,11 +644,11 @@ impl Intake {
                     }
                 });
             }
-            return Acks(acks);
+            return Acks::default();
         }
-        self.written_through = self.log.next_seq().saturating_sub(1);
+        let mut acks = Vec::with_capacity(taken.len());
         let now = Instant::now();
-        for u in self.unwritten.drain(..) {
+        for u in taken {
             match u {
                 Unwritten::Event {
                     seq,
@@ -581,6 +657,7 @@ impl Intake {
                     event,
                     reply,
                 } => {
+                    self.written_through = self.written_through.max(seq);
                     acks.push(Ack::Insert(
                         reply,
                         InsertOutcome {
@@ -605,6 +682,7 @@ impl Intake {
                     finished,
                     reply,
                 } => {
+                    self.written_through = self.written_through.max(seq);
                     acks.push(Ack::Done(reply));
                     self.pending.push_back(Pending {
                         seq,
@@ -797,7 +875,11 @@ impl Intake {
                 self.keys.remove(&key);
             }
         }
-        if self.pending.is_empty() && self.unwritten.is_empty() && self.log.len() >= TRUNCATE_AT {
+        if self.pending.is_empty()
+            && self.unwritten.is_empty()
+            && !self.flushing
+            && self.log.len() >= TRUNCATE_AT
+        {
             self.truncate();
         }
         self.draining = false;
@@ -899,24 +981,55 @@ fn find_original(conn: &Connection, key: &DedupeKey) -> Result<Option<EventId>, 
 }
 
 /// The task that writes what callers recorded: woken by each record, it runs after the
-/// requests that are ready, so one `write` takes all of theirs. Records the log could not
-/// take are handed to the writer, which it wakes.
+/// requests that are ready, so one `write` takes all of theirs. The `write` itself runs on a
+/// blocking thread without the intake's lock: a slow disk then holds up neither the runtime
+/// (on one CPU, `/healthz` and every other request with it) nor callers recording the next
+/// batch. Records the log could not take are handed to the writer, which it wakes.
 pub(super) fn spawn_flusher(shared: Arc<Shared>, queue: mpsc::WeakSender<Job>) {
     tokio::spawn(async move {
         loop {
             shared.flush.notified().await;
-            let (acks, requeued, closed) = {
-                let mut intake = shared.lock();
-                let acks = intake.write_out();
-                intake.arm_ticker();
-                (acks, !intake.requeued.is_empty(), intake.closed)
-            };
-            acks.send();
-            if requeued {
-                if let Some(queue) = queue.upgrade() {
-                    let _ = queue.send(Job::Tick).await;
+            let closed = loop {
+                let step = {
+                    let mut intake = shared.lock();
+                    let step = intake.take_flush();
+                    if matches!(step, FlushStep::Idle) {
+                        intake.arm_ticker();
+                        break intake.closed;
+                    }
+                    step
+                };
+                let acks = match step {
+                    FlushStep::Idle => Acks::default(),
+                    FlushStep::Done(acks) => acks,
+                    FlushStep::Write(flush) => {
+                        let (flush, written) = match tokio::task::spawn_blocking(move || {
+                            let written = flush.write();
+                            (flush, written)
+                        })
+                        .await
+                        {
+                            Ok(done) => done,
+                            // The blocking pool is gone (the runtime is shutting down): the
+                            // batch was not written, say so and let the writer commit it.
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the intake log's write did not run");
+                                return;
+                            }
+                        };
+                        let acks = shared.lock().finish_flush(flush, written);
+                        shared.settled.notify_all();
+                        acks
+                    }
+                };
+                acks.send();
+                let requeued = !shared.lock().requeued.is_empty();
+                if requeued {
+                    if let Some(queue) = queue.upgrade() {
+                        let _ = queue.send(Job::Tick).await;
+                    }
                 }
-            }
+            };
             if closed {
                 break;
             }
@@ -1210,6 +1323,49 @@ mod tests {
                 .expect("insert");
             assert_eq!((again.id, again.duplicate), (*id, true), "k{i}");
         }
+        store.close().await;
+    }
+
+    /// A slow disk holds up neither the runtime nor callers: the flusher's `write` runs on a
+    /// blocking thread without the intake's lock. (It used to run on the runtime, lock held,
+    /// so on a one-thread runtime every request, `/healthz` included, waited for the disk.)
+    #[tokio::test]
+    async fn a_slow_log_write_does_not_stall_the_runtime() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = SqliteStore::open(SqliteOptions::new(dir.path().join("events.db")))
+            .await
+            .expect("open");
+        let event = |key: &str| {
+            let mut e = NewEvent::new("cal", Provider::Calendly, key, b"{}".to_vec());
+            e.occurred_at = Some(Utc::now());
+            e
+        };
+        // The source's first event is looked up by the writer; the next are recorded here.
+        store.insert_event(event("first")).await.expect("insert");
+        let intake = store.intake.clone().expect("intake log on");
+        intake.lock().log.write_delay = Duration::from_millis(500);
+        let store = Arc::new(store);
+        let started = Instant::now();
+        let slow = tokio::spawn({
+            let store = store.clone();
+            async move { store.insert_event(event("slow")).await }
+        });
+        // The flusher starts its write while this (one-thread) runtime goes on.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(300),
+            "the runtime stalled for {took:?}"
+        );
+        // Callers can record meanwhile: the lock is free while the write is in flight.
+        assert!(!slow.is_finished(), "the write is still in flight");
+        assert!(
+            intake.state.try_lock().is_ok(),
+            "the intake's lock is held during the write"
+        );
+        let out = slow.await.expect("task").expect("insert");
+        assert!(!out.duplicate);
+        intake.lock().log.write_delay = Duration::ZERO;
         store.close().await;
     }
 }

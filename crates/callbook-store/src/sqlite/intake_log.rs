@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A finished attempt, as the writer records it.
 #[derive(Debug)]
@@ -41,7 +42,8 @@ const FRAME: usize = 8;
 
 /// The log file.
 pub(super) struct IntakeLog {
-    file: File,
+    /// Shared with a write in flight off the runtime (see [`IntakeLog::take_batch`]).
+    file: Arc<File>,
     path: PathBuf,
     /// Bytes of whole records in the file.
     len: u64,
@@ -49,6 +51,29 @@ pub(super) struct IntakeLog {
     next_seq: u64,
     /// The records of the batch being written.
     buf: Vec<u8>,
+    /// The buffer a write in flight took, given back when it finishes (keeps its capacity).
+    spare: Vec<u8>,
+    /// Tests: how long each `write` takes longer, as on a slow disk.
+    #[cfg(test)]
+    pub(super) write_delay: std::time::Duration,
+}
+
+/// A batch taken out of the log to be written without the intake's lock: off the async
+/// runtime, so that a slow disk holds up neither the runtime nor callers recording.
+pub(super) struct BatchWrite {
+    bytes: Vec<u8>,
+    file: Arc<File>,
+    #[cfg(test)]
+    delay: std::time::Duration,
+}
+
+impl BatchWrite {
+    /// The `write` (blocking).
+    pub(super) fn write(&self) -> std::io::Result<()> {
+        #[cfg(test)]
+        std::thread::sleep(self.delay);
+        (&*self.file).write_all(&self.bytes)
+    }
 }
 
 /// The records found at open that the database has not applied, in order.
@@ -145,11 +170,14 @@ impl IntakeLog {
                 source: e,
             })?;
         let log = Self {
-            file,
+            file: Arc::new(file),
             path,
             len: good,
             next_seq: last + 1,
             buf: Vec::with_capacity(64 * 1024),
+            spare: Vec::with_capacity(64 * 1024),
+            #[cfg(test)]
+            write_delay: std::time::Duration::ZERO,
         };
         Ok((
             log,
@@ -211,13 +239,43 @@ impl IntakeLog {
 
     /// Writes the batch with one `write`. On failure the file is cut back to its last whole
     /// record, so that records appended later are not hidden behind a torn one.
+    #[cfg(test)]
     pub(super) fn write_batch(&mut self) -> Result<(), Error> {
-        if self.buf.is_empty() {
-            return Ok(());
+        match self.take_batch() {
+            None => Ok(()),
+            Some(batch) => {
+                let written = batch.write();
+                self.finish_batch(batch, written)
+            }
         }
-        let written = self.file.write_all(&self.buf);
-        let n = self.buf.len() as u64;
-        self.buf.clear();
+    }
+
+    /// Takes the batch out, to be written with [`BatchWrite::write`] and then given back to
+    /// [`Self::finish_batch`]; records pushed meanwhile go into the next batch. One batch at a
+    /// time: the caller sees to that.
+    pub(super) fn take_batch(&mut self) -> Option<BatchWrite> {
+        if self.buf.is_empty() {
+            return None;
+        }
+        let bytes = std::mem::replace(&mut self.buf, std::mem::take(&mut self.spare));
+        Some(BatchWrite {
+            bytes,
+            file: Arc::clone(&self.file),
+            #[cfg(test)]
+            delay: self.write_delay,
+        })
+    }
+
+    /// Accounts for a batch's `write`.
+    pub(super) fn finish_batch(
+        &mut self,
+        batch: BatchWrite,
+        written: std::io::Result<()>,
+    ) -> Result<(), Error> {
+        let n = batch.bytes.len() as u64;
+        let mut bytes = batch.bytes;
+        bytes.clear();
+        self.spare = bytes;
         match written {
             Ok(()) => {
                 self.len += n;
@@ -225,7 +283,7 @@ impl IntakeLog {
             }
             Err(e) => {
                 let _ = self.file.set_len(self.len);
-                let _ = self.file.seek(SeekFrom::Start(self.len));
+                let _ = (&*self.file).seek(SeekFrom::Start(self.len));
                 Err(Error::Intake {
                     path: self.path.clone(),
                     source: e,
@@ -234,13 +292,18 @@ impl IntakeLog {
         }
     }
 
+    /// Drops what is buffered (its writes went to the writer instead).
+    pub(super) fn discard_buffer(&mut self) {
+        self.buf.clear();
+    }
+
     /// Empties the file once the database holds every record in it. Sequence numbers go on
     /// from where they were, so a truncation the disk did not keep is harmless: the records
     /// that come back are all at or below the applied number and are skipped.
     pub(super) fn truncate(&mut self) -> Result<(), Error> {
         self.file
             .set_len(0)
-            .and_then(|()| self.file.seek(SeekFrom::Start(0)).map(drop))
+            .and_then(|()| (&*self.file).seek(SeekFrom::Start(0)).map(drop))
             .map_err(|e| Error::Intake {
                 path: self.path.clone(),
                 source: e,
@@ -262,7 +325,7 @@ impl IntakeLog {
     /// Makes every later `write` fail, as a full or failing disk would.
     #[cfg(test)]
     pub(super) fn fail_writes(&mut self) {
-        self.file = File::open("/dev/null").expect("/dev/null");
+        self.file = Arc::new(File::open("/dev/null").expect("/dev/null"));
     }
 }
 

@@ -257,7 +257,7 @@ fn commit_group(
     // Under one hold of the lock: every recorded event's record is written (so that a
     // duplicate answered from it is on disk), callers stop proving this group's sources' events
     // new (they could not see this group's keys), and the records to apply are taken.
-    let mut state = intake.lock();
+    let mut state = intake.lock_settled();
     let acks = state.write_out();
     state.take_requeued(inserts, completions);
     let mut sources: Vec<&str> = inserts.iter().map(|(e, _)| e.source.as_str()).collect();
