@@ -15,6 +15,9 @@
 
 mod delivery;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod filter;
 mod model;
 pub mod postgres;

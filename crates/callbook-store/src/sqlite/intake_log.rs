@@ -466,6 +466,74 @@ fn set_aside(
     })
 }
 
+/// [`read_records`], for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_read(bytes: &[u8], applied: u64) -> crate::fuzzing::IntakeLogReading {
+    match read_records(bytes, applied) {
+        Ok(scan) => {
+            assert!(scan.end as usize <= bytes.len(), "the end lies in the file");
+            crate::fuzzing::IntakeLogReading {
+                records: Some(scan.records.iter().map(|r| r.seq).collect()),
+                end: scan.end,
+                damage: scan.damage,
+            }
+        }
+        Err(_) => crate::fuzzing::IntakeLogReading {
+            records: None,
+            end: 0,
+            damage: Vec::new(),
+        },
+    }
+}
+
+/// A log holding an event with a pre-claim and a finished attempt.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn sample() -> Vec<u8> {
+    let mut event = NewEvent::new(
+        "cal",
+        Provider::Calendly,
+        "calendly:invitee.created:https://api.calendly.com/x:2026-01-01T00:00:00Z",
+        br#"{"event":"invitee.created"}"#.to_vec(),
+    );
+    event.event_type = Some("invitee.created".into());
+    event.headers = vec![("user-agent".into(), "Calendly".into())];
+    let mut claim = PreClaim::new("worker", Utc::now());
+    let delivery = claim.add("crm");
+    event.destinations = vec!["crm".into()];
+    event.pre_claim = Some(claim.clone());
+    let finished = Finished {
+        delivery,
+        lease: Some(claim.owner),
+        attempt: AttemptRecord {
+            attempted_at: Utc::now(),
+            status_code: Some(200),
+            latency_ms: 3,
+            error: None,
+            response_excerpt: Some("ok".into()),
+        },
+        outcome: Outcome::Succeeded,
+    };
+    let mut log = IntakeLog {
+        file: Arc::new(tempfile_free_sink()),
+        path: PathBuf::new(),
+        len: 0,
+        next_seq: 1,
+        buf: Vec::new(),
+        spare: Vec::new(),
+        #[cfg(test)]
+        write_delay: std::time::Duration::ZERO,
+    };
+    log.push_event(&event);
+    log.push_finished(&finished);
+    std::mem::take(&mut log.buf)
+}
+
+/// A file nothing is written to (the sample only fills the buffer).
+#[cfg(feature = "fuzzing")]
+fn tempfile_free_sink() -> File {
+    File::open("/dev/null").unwrap_or_else(|_| File::open(".").expect("a file to hold"))
+}
+
 fn decode(body: &[u8]) -> Option<(u64, Item)> {
     let mut r = Reader(body);
     let seq = r.u64()?;

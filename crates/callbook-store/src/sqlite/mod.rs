@@ -4,6 +4,11 @@
 
 mod intake;
 mod intake_log;
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing {
+    //! The intake log's reader, for `crate::fuzzing`.
+    pub(crate) use super::intake_log::{fuzz_read as read_intake_log, sample as sample_intake_log};
+}
 mod recent;
 mod rows;
 mod writer;
