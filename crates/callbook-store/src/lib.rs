@@ -15,10 +15,10 @@
 
 mod delivery;
 mod error;
+mod filter;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod filter;
 mod model;
 pub mod postgres;
 mod rows;
