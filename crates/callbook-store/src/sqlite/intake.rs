@@ -980,13 +980,63 @@ fn find_original(conn: &Connection, key: &DedupeKey) -> Result<Option<EventId>, 
         .transpose()
 }
 
+/// Where the flusher's `write` runs. A `write` to the page cache takes microseconds, and
+/// handing each one to a blocking thread cost about a fifth of the server's CPU per delivered
+/// event (two hand-overs per event: its record and its attempt's), so it runs on the runtime
+/// while writes are fast. One that takes longer than [`SLOW_WRITE`] (a disk that stalls,
+/// writeback throttling) moves the writes to a blocking thread for [`OFFLOAD_FOR`], and longer
+/// while they stay slow: from then on a stalled disk holds up neither the runtime (on one
+/// CPU, `/healthz` and every other request with it) nor callers recording. The first slow
+/// write of an episode is still made on the runtime.
+#[derive(Default)]
+struct Offload {
+    until: Option<Instant>,
+}
+
+/// A `write` slower than this moves writes off the runtime.
+const SLOW_WRITE: Duration = Duration::from_millis(2);
+/// For this long after the last slow `write`.
+const OFFLOAD_FOR: Duration = Duration::from_secs(10);
+
+impl Offload {
+    /// Writes `flush`, on the runtime or on a blocking thread; `None` if the blocking pool is
+    /// gone.
+    async fn write(&mut self, flush: Flush) -> Option<(Flush, std::io::Result<()>)> {
+        let started = Instant::now();
+        let offloaded = self.until.is_some_and(|until| started < until);
+        let done = if offloaded {
+            tokio::task::spawn_blocking(move || {
+                let written = flush.write();
+                (flush, written)
+            })
+            .await
+            .ok()?
+        } else {
+            let written = flush.write();
+            (flush, written)
+        };
+        let took = started.elapsed();
+        if took >= SLOW_WRITE {
+            if !offloaded {
+                tracing::warn!(
+                    took_ms = took.as_millis() as u64,
+                    "an intake log write was slow; writing it off the runtime for a while"
+                );
+            }
+            self.until = Some(Instant::now() + OFFLOAD_FOR);
+        }
+        Some(done)
+    }
+}
+
 /// The task that writes what callers recorded: woken by each record, it runs after the
-/// requests that are ready, so one `write` takes all of theirs. The `write` itself runs on a
-/// blocking thread without the intake's lock: a slow disk then holds up neither the runtime
-/// (on one CPU, `/healthz` and every other request with it) nor callers recording the next
-/// batch. Records the log could not take are handed to the writer, which it wakes.
+/// requests that are ready, so one `write` takes all of theirs. The `write` is made without
+/// the intake's lock (callers go on recording meanwhile), and off the runtime once writes
+/// have been slow ([`Offload`]). Records the log could not take are handed to the writer,
+/// which it wakes.
 pub(super) fn spawn_flusher(shared: Arc<Shared>, queue: mpsc::WeakSender<Job>) {
     tokio::spawn(async move {
+        let mut offload = Offload::default();
         loop {
             shared.flush.notified().await;
             let closed = loop {
@@ -1003,19 +1053,10 @@ pub(super) fn spawn_flusher(shared: Arc<Shared>, queue: mpsc::WeakSender<Job>) {
                     FlushStep::Idle => Acks::default(),
                     FlushStep::Done(acks) => acks,
                     FlushStep::Write(flush) => {
-                        let (flush, written) = match tokio::task::spawn_blocking(move || {
-                            let written = flush.write();
-                            (flush, written)
-                        })
-                        .await
-                        {
-                            Ok(done) => done,
-                            // The blocking pool is gone (the runtime is shutting down): the
-                            // batch was not written, say so and let the writer commit it.
-                            Err(e) => {
-                                tracing::warn!(error = %e, "the intake log's write did not run");
-                                return;
-                            }
+                        let Some((flush, written)) = offload.write(flush).await else {
+                            // The blocking pool is gone (the runtime is shutting down); the
+                            // writer applies what it can at close, the rest at the next open.
+                            return;
                         };
                         let acks = shared.lock().finish_flush(flush, written);
                         shared.settled.notify_all();
@@ -1326,9 +1367,10 @@ mod tests {
         store.close().await;
     }
 
-    /// A slow disk holds up neither the runtime nor callers: the flusher's `write` runs on a
-    /// blocking thread without the intake's lock. (It used to run on the runtime, lock held,
-    /// so on a one-thread runtime every request, `/healthz` included, waited for the disk.)
+    /// A slow disk holds up neither the runtime nor callers: once a `write` has been slow, the
+    /// flusher's next ones run on a blocking thread, and none holds the intake's lock. (They
+    /// used to run on the runtime, lock held, so on a one-thread runtime every request,
+    /// `/healthz` included, waited for the disk.)
     #[tokio::test]
     async fn a_slow_log_write_does_not_stall_the_runtime() {
         let dir = tempfile::tempdir().expect("tmp");
@@ -1343,6 +1385,10 @@ mod tests {
         // The source's first event is looked up by the writer; the next are recorded here.
         store.insert_event(event("first")).await.expect("insert");
         let intake = store.intake.clone().expect("intake log on");
+        // A first slow write (made on the runtime) tells the flusher the disk is slow...
+        intake.lock().log.write_delay = Duration::from_millis(20);
+        store.insert_event(event("second")).await.expect("insert");
+        // ...so that the next ones, slower still, are made off it.
         intake.lock().log.write_delay = Duration::from_millis(500);
         let store = Arc::new(store);
         let started = Instant::now();
