@@ -153,6 +153,11 @@ fn destination(name: &str, url: &str, extra: &str) -> String {
 const FAST: &str = "[delivery]\nretry_schedule_secs = [0, 0.05, 0.05, 0.05, 0.05]\njitter = 0.0\n\
                     breaker_failures = 100\npoll_interval_ms = 20\n";
 
+/// The test configuration with the admin API on, plus `extra`.
+fn admin_config(dir: &tempfile::TempDir, extra: &str) -> Config {
+    config(dir, &format!("[admin]\ntoken = \"{ADMIN_TOKEN}\"\n{extra}"))
+}
+
 struct Running {
     base: String,
     client: reqwest::Client,
@@ -162,8 +167,14 @@ struct Running {
 
 impl Running {
     async fn start(dir: &tempfile::TempDir, extra: &str) -> Self {
-        let config: Config = config(dir, &format!("[admin]\ntoken = \"{ADMIN_TOKEN}\"\n{extra}"));
-        let server = Server::from_config(config).await.expect("server");
+        let server = Server::from_config(admin_config(dir, extra))
+            .await
+            .expect("server");
+        Self::serve(server).await
+    }
+
+    /// Serves a server built by the test (with handlers, say).
+    async fn serve(server: Server) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -683,7 +694,7 @@ impl callbook_server::EventHandler for Flaky {
 #[tokio::test]
 async fn in_process_handlers_get_the_same_retries() {
     let dir = tempfile::tempdir().expect("tmp");
-    let config: Config = config(&dir, &format!("[admin]\ntoken = \"{ADMIN_TOKEN}\"\n{FAST}"));
+    let config = admin_config(&dir, FAST);
     let handler = Arc::new(Flaky {
         calls: Mutex::default(),
     });
@@ -692,25 +703,7 @@ async fn in_process_handlers_get_the_same_retries() {
         .expect("server")
         .with_handler("audit", vec!["invitee.*".into()], 2, handler.clone())
         .expect("handler");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        server
-            .serve(listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("serve");
-    });
-    let s = Running {
-        base,
-        client: reqwest::Client::new(),
-        stop: Some(tx),
-        task: Some(task),
-    };
+    let s = Running::serve(server).await;
     let id = s.send("HANDLER1").await;
     let detail = s
         .wait_delivery("audit", |d| d["state"] == "succeeded")
@@ -741,10 +734,10 @@ impl callbook_server::EventHandler for Keeper {
 async fn the_aircall_token_is_never_stored_shown_forwarded_or_handed_to_a_handler() {
     let sink = Sink::start(Mode::Ok).await;
     let dir = tempfile::tempdir().expect("tmp");
-    let config: Config = config(
+    let config = admin_config(
         &dir,
         &format!(
-            "[admin]\ntoken = \"{ADMIN_TOKEN}\"\n{FAST}{}",
+            "{FAST}{}",
             destination("crm", &sink.url, "").replace("\"call.ended\"", "\"call.*\"")
         ),
     );
@@ -756,25 +749,7 @@ async fn the_aircall_token_is_never_stored_shown_forwarded_or_handed_to_a_handle
         .expect("server")
         .with_handler("audit", vec!["call.*".into()], 2, keeper.clone())
         .expect("handler");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        server
-            .serve(listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("serve");
-    });
-    let s = Running {
-        base,
-        client: reqwest::Client::new(),
-        stop: Some(tx),
-        task: Some(task),
-    };
+    let s = Running::serve(server).await;
     let post = || {
         s.client
             .post(format!("{}/webhooks/aircall/air", s.base))
