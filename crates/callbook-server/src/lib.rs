@@ -43,8 +43,11 @@ mod metrics;
 mod state;
 mod throttle;
 
+/// The attribute [`EventHandler`] implementations use (re-exported, so that no dependency on
+/// `async-trait` is needed).
+pub use async_trait::async_trait;
 pub use config::Config;
-pub use delivery::{DeliveredEvent, EventHandler, HandlerError};
+pub use delivery::{DeliveredEvent, EventHandler, Handler, HandlerError, TypedWebhook};
 pub use error::Error;
 
 use axum::Router;
@@ -116,12 +119,29 @@ impl Server {
 
     /// Adds an in-process destination: events whose type matches one of `events` (globs, such
     /// as `invitee.*`) are delivered to `handler` with the same outbox, retries, dead letters
-    /// and replay as HTTP destinations. Call before [`Server::router`] or [`Server::serve`].
+    /// and replay as HTTP destinations, 30 s allowed per attempt. Call before
+    /// [`Server::router`] or [`Server::serve`]. [`Server::add_handler`] sets every option.
     pub fn with_handler(
-        mut self,
+        self,
         name: &str,
         events: Vec<String>,
         max_in_flight: usize,
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<Self, Error> {
+        self.add_handler(
+            Handler::new(name)
+                .events(events)
+                .max_in_flight(max_in_flight),
+            handler,
+        )
+    }
+
+    /// Adds an in-process destination set up by `spec` (events, sources, concurrency,
+    /// timeout): see [`EventHandler`] for an example. Call before [`Server::router`] or
+    /// [`Server::serve`].
+    pub fn add_handler(
+        mut self,
+        spec: Handler,
         handler: Arc<dyn EventHandler>,
     ) -> Result<Self, Error> {
         let inner = Arc::get_mut(&mut self.state.0).ok_or_else(|| {
@@ -130,7 +150,7 @@ impl Server {
         let engine = Arc::get_mut(&mut inner.engine).ok_or_else(|| {
             Error::Config("handlers must be added before the server starts".into())
         })?;
-        engine.add_handler(name, events, max_in_flight, handler, &inner.metrics)?;
+        engine.add_handler(spec, handler, &inner.metrics)?;
         Ok(self)
     }
 

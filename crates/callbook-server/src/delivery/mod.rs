@@ -7,14 +7,16 @@
 //! dead destination therefore only ever uses its own permits and never slows the others.
 
 mod destination;
+mod handler;
 mod http;
+
+pub use handler::{DeliveredEvent, EventHandler, Handler, HandlerError, TypedWebhook};
 
 pub(crate) use destination::{Breaker, BreakerState, Destination, Filter, Target};
 pub(crate) use http::{endpoint, proxied};
 
 use crate::config::{Config, DeliveryConfig};
 use crate::metrics::DeliveryMetrics;
-use async_trait::async_trait;
 use callbook_store::{AttemptRecord, Claimed, NewEvent, Outcome, PreClaim, Store};
 use chrono::Utc;
 use rand::Rng;
@@ -23,37 +25,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
-
-/// An event handed to an in-process [`EventHandler`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct DeliveredEvent {
-    /// The event's ID (stable across retries: use it to de-duplicate).
-    pub id: callbook_store::EventId,
-    /// The source it arrived on.
-    pub source: String,
-    /// The provider.
-    pub provider: callbook_store::Provider,
-    /// The event type.
-    pub event_type: Option<String>,
-    /// The body exactly as received.
-    pub body: bytes::Bytes,
-    /// Attempts made before this one.
-    pub attempt: u32,
-}
-
-/// Why a handler did not take an event; the delivery is retried on the schedule.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HandlerError(pub String);
-
-/// An in-process destination: delivered to by the same machinery as HTTP destinations, with
-/// the same retries, dead letters and replay.
-#[async_trait]
-pub trait EventHandler: Send + Sync + 'static {
-    /// Takes one event. Return `Err` to have it retried.
-    async fn handle(&self, event: &DeliveredEvent) -> Result<(), HandlerError>;
-}
 
 /// The deliveries of one event that [`Engine::pre_claim`] took: those to attempt right
 /// after the insert, and the destinations left to the dispatcher.
@@ -117,25 +88,29 @@ impl Engine {
 
     pub(crate) fn add_handler(
         &mut self,
-        name: &str,
-        events: Vec<String>,
-        max_in_flight: usize,
+        spec: Handler,
         handler: Arc<dyn EventHandler>,
         metrics: &crate::metrics::Metrics,
     ) -> Result<(), crate::Error> {
+        let name = spec.name.as_str();
         if name.is_empty() || self.destinations.iter().any(|d| &*d.name == name) {
             return Err(crate::Error::Config(format!(
                 "destination name {name:?} is empty or already used"
             )));
         }
-        let max_in_flight = max_in_flight.max(1);
+        if spec.timeout.is_zero() {
+            return Err(crate::Error::Config(format!(
+                "handler {name:?}: the timeout must be positive"
+            )));
+        }
+        let max_in_flight = spec.max_in_flight.max(1);
         self.destinations.push(Arc::new(Destination {
             name: Arc::from(name),
             target: Target::Handler {
                 handler,
-                timeout: Duration::from_secs(30),
+                timeout: spec.timeout,
             },
-            filter: Filter::new(events, Vec::new()),
+            filter: Filter::new(spec.events.clone(), spec.sources.clone()),
             permits: Arc::new(tokio::sync::Semaphore::new(max_in_flight)),
             max_in_flight,
             breaker: std::sync::Mutex::new(destination::Breaker::new(
@@ -311,12 +286,14 @@ impl Engine {
                     source: delivery.source.clone(),
                     provider: delivery.provider,
                     event_type: delivery.event_type.clone(),
+                    webhook: Arc::new(TypedWebhook::parse(delivery.provider, &delivery.body)),
                     body: bytes::Bytes::from(delivery.body.clone()),
                     attempt: delivery.attempts,
                 };
                 match tokio::time::timeout(*timeout, handler.handle(&event)).await {
                     Ok(Ok(())) => http::AttemptResult::success(None, None),
-                    Ok(Err(e)) => http::AttemptResult::failure(None, e.0, None, None),
+                    Ok(Err(e)) if e.is_permanent() => http::AttemptResult::permanent(e.message()),
+                    Ok(Err(e)) => http::AttemptResult::failure(None, e.message(), None, None),
                     Err(_) => {
                         http::AttemptResult::failure(None, "handler timed out".into(), None, None)
                     }

@@ -683,7 +683,7 @@ impl callbook_server::EventHandler for Flaky {
         let mut calls = self.calls.lock().expect("lock");
         calls.push((event.id.to_string(), event.attempt));
         if calls.len() == 1 {
-            return Err(callbook_server::HandlerError("database busy".into()));
+            return Err(callbook_server::HandlerError::retry("database busy"));
         }
         assert_eq!(event.event_type.as_deref(), Some("invitee.created"));
         assert!(event.body.starts_with(b"{"));
@@ -894,5 +894,109 @@ async fn an_event_type_that_cannot_be_a_header_is_dead_at_once_and_the_destinati
     assert_eq!(sink.delivered().len(), 1, "the breaker stayed closed");
     let dests = s.admin("/admin/destinations").await;
     assert_eq!(dests["destinations"][0]["breaker"], "closed");
+    s.stop().await;
+}
+
+/// Takes Calendly invitees, refuses anything else for good, and is slow when told to.
+struct Typed {
+    seen: Mutex<Vec<(String, u32)>>,
+    slow_first: bool,
+}
+
+#[callbook_server::async_trait]
+impl callbook_server::EventHandler for Typed {
+    async fn handle(
+        &self,
+        event: &callbook_server::DeliveredEvent,
+    ) -> Result<(), callbook_server::HandlerError> {
+        let attempt = event.attempt;
+        if self.slow_first && attempt == 0 {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        let Some(webhook) = event.webhook.calendly() else {
+            return Err(callbook_server::HandlerError::permanent(
+                "this handler takes Calendly events only",
+            ));
+        };
+        let email = match &webhook.payload {
+            callbook_models::calendly::Payload::InviteeCreated(invitee) => invitee.email.clone(),
+            _ => return Err(callbook_server::HandlerError::permanent("not an invitee")),
+        };
+        self.seen.lock().expect("lock").push((email, attempt));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn handlers_get_the_typed_event_and_can_fail_for_good_or_time_out() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let typed = Arc::new(Typed {
+        seen: Mutex::default(),
+        slow_first: false,
+    });
+    let slow = Arc::new(Typed {
+        seen: Mutex::default(),
+        slow_first: true,
+    });
+    // One failure opens a breaker (for a tenth of a second), if it counts as the handler's.
+    let strict = FAST.replace(
+        "breaker_failures = 100",
+        "breaker_failures = 1\nbreaker_cooldown_secs = 0.1",
+    );
+    let server = Server::from_config(admin_config(&dir, &strict))
+        .await
+        .expect("server")
+        .add_handler(callbook_server::Handler::new("typed"), typed.clone())
+        .expect("handler")
+        .add_handler(
+            callbook_server::Handler::new("slow")
+                .events(["invitee.*"])
+                .sources(["cal"])
+                .timeout(Duration::from_millis(200)),
+            slow.clone(),
+        )
+        .expect("handler");
+    let s = Running::serve(server).await;
+
+    // An Aircall call: not for this handler, dead at once, no retry.
+    let call = s
+        .client
+        .post(format!("{}/webhooks/aircall/air", s.base))
+        .body(AIRCALL_CALL.to_vec())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(call.status(), 200);
+    let dead = s.wait_delivery("typed", |d| d["state"] == "dead").await;
+    assert_eq!(dead["attempts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        dead["attempts"][0]["error"],
+        "this handler takes Calendly events only"
+    );
+    let dests = s.admin("/admin/destinations").await;
+    let typed_state = dests["destinations"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["name"] == "typed"))
+        .expect("typed")
+        .clone();
+    assert_eq!(
+        typed_state["breaker"], "closed",
+        "a permanent failure is not the handler's"
+    );
+
+    // A Calendly invitee: typed.
+    s.send("TYPED1").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while typed.seen.lock().expect("lock").is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = typed.seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].0.contains('@'), "{seen:?}");
+
+    // The slow handler's first attempt times out after its own 200 ms, and is retried.
+    let done = s.wait_delivery("slow", |d| d["state"] == "succeeded").await;
+    assert_eq!(done["attempts"][0]["error"], "handler timed out");
+    assert_eq!(slow.seen.lock().expect("lock").clone()[0].1, 1);
     s.stop().await;
 }
