@@ -9,6 +9,13 @@
 //!
 //! `--rate R` (events per second, in total) paces requests open-loop; 0 means as fast as the
 //! server answers (closed loop).
+//!
+//! `--server-pid PID` reads the server's CPU time (`/proc/PID/stat`, all its threads) at the
+//! start and end of the measured window and reports it per request, beside this generator's
+//! own use of its core: a generator near 100% is the bottleneck, and a ratio against it would
+//! measure the generator. `--static` signs one body once and sends it again and again, the
+//! cheapest request to make (for a baseline that does not verify; callbook would answer each
+//! one as a redelivery). `--clk-tck N` is the kernel's clock tick rate (`getconf CLK_TCK`).
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
@@ -27,6 +34,9 @@ struct Args {
     warmup: u64,
     rate: u64,
     json: bool,
+    server_pid: Option<u32>,
+    static_body: bool,
+    clk_tck: f64,
 }
 
 fn args() -> Args {
@@ -38,6 +48,9 @@ fn args() -> Args {
         warmup: 2,
         rate: 0,
         json: false,
+        server_pid: None,
+        static_body: false,
+        clk_tck: 100.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -50,10 +63,23 @@ fn args() -> Args {
             "--warmup" => a.warmup = val().parse().expect("seconds"),
             "--rate" => a.rate = val().parse().expect("events per second"),
             "--json" => a.json = true,
+            "--server-pid" => a.server_pid = Some(val().parse().expect("pid")),
+            "--static" => a.static_body = true,
+            "--clk-tck" => a.clk_tck = val().parse().expect("ticks per second"),
             other => panic!("unknown flag {other}"),
         }
     }
     a
+}
+
+/// CPU time (user + system, all threads) of a process so far, in clock ticks.
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after it are plain.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 // A copy of the models crate's seed fixture, so this crate packages on its own.
@@ -146,6 +172,16 @@ async fn run(a: Args) {
         recording: std::sync::atomic::AtomicBool::new(false),
     });
     let key: Arc<[u8]> = a.key.as_bytes().into();
+    // One body, signed once, for `--static`.
+    let fixed: Option<(String, Bytes)> = a.static_body.then(|| {
+        let body = body(1);
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let header = callbook_signature::calendly::sign(&key, t as i64, &body);
+        (header, Bytes::from(body))
+    });
     let stop_at = Instant::now() + Duration::from_secs(a.warmup + a.duration);
     // Open-loop pacing: each connection sends at rate/connections, on a fixed schedule, and
     // latency is measured from the scheduled time (no coordinated omission).
@@ -154,7 +190,7 @@ async fn run(a: Args) {
     let mut tasks = Vec::new();
     for c in 0..a.connections {
         let (host, path) = targets[c % targets.len()].clone();
-        let (shared, key) = (shared.clone(), key.clone());
+        let (shared, key, fixed) = (shared.clone(), key.clone(), fixed.clone());
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(&host)
                 .await
@@ -181,18 +217,24 @@ async fn run(a: Args) {
                 } else {
                     scheduled = Instant::now();
                 }
-                let n = shared.next.fetch_add(1, Ordering::Relaxed);
-                let body = body(n);
-                let t = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .expect("clock")
-                    .as_secs();
-                let header = callbook_signature::calendly::sign(&key, t as i64, &body);
+                let (header, body) = match &fixed {
+                    Some((header, body)) => (header.clone(), body.clone()),
+                    None => {
+                        let n = shared.next.fetch_add(1, Ordering::Relaxed);
+                        let body = body(n);
+                        let t = SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .expect("clock")
+                            .as_secs();
+                        let header = callbook_signature::calendly::sign(&key, t as i64, &body);
+                        (header, Bytes::from(body))
+                    }
+                };
                 let req = Request::post(path.as_str())
                     .header("host", host.as_str())
                     .header("content-type", "application/json")
                     .header("calendly-webhook-signature", header)
-                    .body(Full::new(Bytes::from(body)))
+                    .body(Full::new(body))
                     .expect("request");
                 let result = sender.send_request(req).await;
                 let ok = match result {
@@ -219,11 +261,20 @@ async fn run(a: Args) {
         }));
     }
     tokio::time::sleep(Duration::from_secs(a.warmup)).await;
+    let server_pid = a.server_pid.map(|p| p.to_string());
+    let cpu = |pid: Option<&str>| pid.and_then(cpu_ticks);
+    let (server_start, own_start) = (cpu(server_pid.as_deref()), cpu_ticks("self"));
     shared.recording.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(a.duration)).await;
     shared.recording.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
+    let (server_end, own_end) = (cpu(server_pid.as_deref()), cpu_ticks("self"));
+    let busy = |start: Option<u64>, end: Option<u64>| {
+        Some(end?.saturating_sub(start?) as f64 / a.clk_tck)
+    };
+    let server_secs = busy(server_start, server_end);
+    let own_secs = busy(own_start, own_end);
     for t in tasks {
         let _ = t.await;
     }
@@ -232,12 +283,18 @@ async fn run(a: Args) {
     let h = shared.hist.lock().expect("lock");
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let rps = ok as f64 / elapsed;
+    let answered = (ok + failed).max(1) as f64;
+    let server_cpu_us = server_secs.map(|s| s * 1e6 / answered);
+    let server_util = server_secs.map(|s| s / elapsed);
+    let loadgen_util = own_secs.map(|s| s / elapsed);
     if a.json {
         println!(
             "{}",
             serde_json::json!({
                 "requests_per_sec": rps, "ok": ok, "failed": failed,
                 "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99), "max_ms": h.max() as f64 / 1000.0,
+                "server_cpu_us_per_req": server_cpu_us, "server_cpu_util": server_util,
+                "loadgen_cpu_util": loadgen_util,
             })
         );
     } else {
