@@ -270,9 +270,8 @@ async fn run(a: Args) {
     shared.recording.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
     let (server_end, own_end) = (cpu(server_pid.as_deref()), cpu_ticks("self"));
-    let busy = |start: Option<u64>, end: Option<u64>| {
-        Some(end?.saturating_sub(start?) as f64 / a.clk_tck)
-    };
+    let busy =
+        |start: Option<u64>, end: Option<u64>| Some(end?.saturating_sub(start?) as f64 / a.clk_tck);
     let server_secs = busy(server_start, server_end);
     let own_secs = busy(own_start, own_end);
     for t in tasks {
