@@ -582,7 +582,8 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let message = without_values(e.message().trim_end());
     match e.span() {
         Some(span) => {
-            let before = &text[..span.start.min(text.len())];
+            // A span off a character boundary would panic on slicing; count up to it instead.
+            let before = text.get(..span.start).unwrap_or(text);
             let line = before.matches('\n').count() + 1;
             let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
             format!("TOML error at line {line}, column {column}: {message}")

@@ -72,6 +72,17 @@ fn args() -> Args {
     a
 }
 
+/// Event `n`'s body with a signature made now: its `Calendly-Webhook-Signature` and the body.
+fn signed(key: &[u8], n: u64) -> (String, Bytes) {
+    let body = body(n);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let header = callbook_signature::calendly::sign(key, t as i64, &body);
+    (header, Bytes::from(body))
+}
+
 /// CPU time (user + system, all threads) of a process so far, in clock ticks.
 fn cpu_ticks(pid: &str) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -173,15 +184,7 @@ async fn run(a: Args) {
     });
     let key: Arc<[u8]> = a.key.as_bytes().into();
     // One body, signed once, for `--static`.
-    let fixed: Option<(String, Bytes)> = a.static_body.then(|| {
-        let body = body(1);
-        let t = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock")
-            .as_secs();
-        let header = callbook_signature::calendly::sign(&key, t as i64, &body);
-        (header, Bytes::from(body))
-    });
+    let fixed: Option<(String, Bytes)> = a.static_body.then(|| signed(&key, 1));
     let stop_at = Instant::now() + Duration::from_secs(a.warmup + a.duration);
     // Open-loop pacing: each connection sends at rate/connections, on a fixed schedule, and
     // latency is measured from the scheduled time (no coordinated omission).
@@ -219,16 +222,7 @@ async fn run(a: Args) {
                 }
                 let (header, body) = match &fixed {
                     Some((header, body)) => (header.clone(), body.clone()),
-                    None => {
-                        let n = shared.next.fetch_add(1, Ordering::Relaxed);
-                        let body = body(n);
-                        let t = SystemTime::now()
-                            .duration_since(UNIX_EPOCH)
-                            .expect("clock")
-                            .as_secs();
-                        let header = callbook_signature::calendly::sign(&key, t as i64, &body);
-                        (header, Bytes::from(body))
-                    }
+                    None => signed(&key, shared.next.fetch_add(1, Ordering::Relaxed)),
                 };
                 let req = Request::post(path.as_str())
                     .header("host", host.as_str())
