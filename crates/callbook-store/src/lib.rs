@@ -14,6 +14,7 @@
 //! Tokio runtime it is opened in: use it while that runtime runs.
 
 mod delivery;
+pub mod directory;
 mod error;
 mod filter;
 #[cfg(feature = "fuzzing")]
@@ -26,6 +27,10 @@ pub mod sqlite;
 mod store;
 
 pub use delivery::*;
+pub use directory::{
+    Answer, CallRecord, DirectoryStats, Mark, Meeting, MeetingChange, MeetingDetails,
+    MeetingStatus, PersonKey,
+};
 pub use error::Error;
 pub use filter::{EventFilter, glob};
 pub use model::*;

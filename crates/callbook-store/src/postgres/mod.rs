@@ -7,6 +7,7 @@
 //! - Every commit is durable by the server's own settings (`synchronous_commit`), so both
 //!   [`Durability`](crate::Durability) levels hold without anything from this side.
 
+mod directory;
 mod rows;
 mod writer;
 
@@ -15,6 +16,7 @@ use crate::delivery::{
     AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationState,
     Lease, Outcome, PurgeReport, QueueStats, Replay,
 };
+use crate::directory::{CallRecord, DirectoryStats, Mark, Meeting, PersonKey};
 use crate::model::{
     DEFAULT_PAGE, EventId, EventPage, EventQuery, InsertOutcome, MAX_PAGE, NewEvent, StoredEvent,
 };
@@ -86,6 +88,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             2,
             "deliveries",
             include_str!("../../migrations/postgres/0002_deliveries.sql"),
+        ),
+        (
+            3,
+            "directory",
+            include_str!("../../migrations/postgres/0003_directory.sql"),
         ),
     ])
 }
@@ -496,6 +503,46 @@ impl Store for PostgresStore {
             deliveries,
             attempts,
         })
+    }
+
+    async fn merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error> {
+        self.dir_merge_meeting(meeting).await
+    }
+
+    async fn merge_call(&self, call: CallRecord) -> Result<CallRecord, Error> {
+        self.dir_merge_call(call).await
+    }
+
+    async fn meetings(&self, who: &PersonKey, limit: u32) -> Result<Vec<Meeting>, Error> {
+        self.dir_meetings(who, limit).await
+    }
+
+    async fn meeting(&self, invitee: &str) -> Result<Option<Meeting>, Error> {
+        self.dir_meeting(invitee).await
+    }
+
+    async fn calls(&self, phone: &str, limit: u32) -> Result<Vec<CallRecord>, Error> {
+        self.dir_calls(phone, limit).await
+    }
+
+    async fn directory_stats(&self) -> Result<DirectoryStats, Error> {
+        self.dir_stats().await
+    }
+
+    async fn put_mark(
+        &self,
+        recipe: &str,
+        key: &str,
+        value: Option<&str>,
+        now: DateTime<Utc>,
+        replace_before: Option<DateTime<Utc>>,
+    ) -> Result<bool, Error> {
+        self.dir_put_mark(recipe, key, value, now, replace_before)
+            .await
+    }
+
+    async fn mark(&self, recipe: &str, key: &str) -> Result<Option<Mark>, Error> {
+        self.dir_mark(recipe, key).await
     }
 
     async fn close(&self) {

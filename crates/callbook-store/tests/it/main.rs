@@ -3,6 +3,7 @@
 
 mod backend;
 mod delivery;
+mod directory;
 mod events;
 mod postgres;
 mod sqlite;

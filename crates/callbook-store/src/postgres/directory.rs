@@ -1,0 +1,219 @@
+//! The directory and recipe marks on PostgreSQL. A merge first tries to insert; when a row is
+//! already there it locks it (`FOR UPDATE`), so merges of one record from several instances
+//! queue instead of overwriting each other.
+
+use super::PostgresStore;
+use crate::Error;
+use crate::directory::{
+    CallRecord, DirectoryStats, MAX_LOOKUP, Mark, Meeting, PersonKey, decode, encode,
+    meeting_columns, replaces,
+};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+impl PostgresStore {
+    pub(super) async fn dir_merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error> {
+        let mut tx = self.pool.begin().await?;
+        let (phone, email, start) = meeting_columns(&meeting);
+        let inserted = sqlx::query(
+            "INSERT INTO directory_meetings (invitee, phone, email, start_at, data) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (invitee) DO NOTHING",
+        )
+        .bind(&meeting.invitee)
+        .bind(phone)
+        .bind(email)
+        .bind(start)
+        .bind(encode(&meeting)?)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            tx.commit().await?;
+            return Ok(meeting);
+        }
+        let stored: String =
+            sqlx::query("SELECT data FROM directory_meetings WHERE invitee = $1 FOR UPDATE")
+                .bind(&meeting.invitee)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        let merged = decode::<Meeting>(&stored)?.merge(meeting);
+        let (phone, email, start) = meeting_columns(&merged);
+        sqlx::query(
+            "UPDATE directory_meetings SET phone = $2, email = $3, start_at = $4, data = $5 \
+             WHERE invitee = $1",
+        )
+        .bind(&merged.invitee)
+        .bind(phone)
+        .bind(email)
+        .bind(start)
+        .bind(encode(&merged)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(merged)
+    }
+
+    pub(super) async fn dir_merge_call(&self, call: CallRecord) -> Result<CallRecord, Error> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO directory_calls (id, phone, started_at, data) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(call.id)
+        .bind(&call.external_phone)
+        .bind(call.started_at.map(|t| t.timestamp_millis()))
+        .bind(encode(&call)?)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            tx.commit().await?;
+            return Ok(call);
+        }
+        let stored: String =
+            sqlx::query("SELECT data FROM directory_calls WHERE id = $1 FOR UPDATE")
+                .bind(call.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        let merged = decode::<CallRecord>(&stored)?.merge(call);
+        sqlx::query(
+            "UPDATE directory_calls SET phone = $2, started_at = $3, data = $4 WHERE id = $1",
+        )
+        .bind(merged.id)
+        .bind(&merged.external_phone)
+        .bind(merged.started_at.map(|t| t.timestamp_millis()))
+        .bind(encode(&merged)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(merged)
+    }
+
+    pub(super) async fn dir_meetings(
+        &self,
+        who: &PersonKey,
+        limit: u32,
+    ) -> Result<Vec<Meeting>, Error> {
+        let (sql, value) = match who {
+            PersonKey::Phone(p) => (
+                "SELECT data FROM directory_meetings WHERE phone = $1 \
+                 ORDER BY start_at DESC NULLS LAST LIMIT $2",
+                p,
+            ),
+            PersonKey::Email(e) => (
+                "SELECT data FROM directory_meetings WHERE email = $1 \
+                 ORDER BY start_at DESC NULLS LAST LIMIT $2",
+                e,
+            ),
+        };
+        sqlx::query(sql)
+            .bind(value)
+            .bind(i64::from(limit.min(MAX_LOOKUP)))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| decode(row.try_get::<&str, _>(0)?))
+            .collect()
+    }
+
+    pub(super) async fn dir_meeting(&self, invitee: &str) -> Result<Option<Meeting>, Error> {
+        sqlx::query("SELECT data FROM directory_meetings WHERE invitee = $1")
+            .bind(invitee)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| decode(row.try_get::<&str, _>(0)?))
+            .transpose()
+    }
+
+    pub(super) async fn dir_calls(
+        &self,
+        phone: &str,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, Error> {
+        sqlx::query(
+            "SELECT data FROM directory_calls WHERE phone = $1 \
+             ORDER BY started_at DESC NULLS LAST LIMIT $2",
+        )
+        .bind(phone)
+        .bind(i64::from(limit.min(MAX_LOOKUP)))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| decode(row.try_get::<&str, _>(0)?))
+        .collect()
+    }
+
+    pub(super) async fn dir_stats(&self) -> Result<DirectoryStats, Error> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM directory_meetings), (SELECT count(*) FROM directory_calls)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(DirectoryStats {
+            meetings: row.try_get::<i64, _>(0)? as u64,
+            calls: row.try_get::<i64, _>(1)? as u64,
+        })
+    }
+
+    pub(super) async fn dir_put_mark(
+        &self,
+        recipe: &str,
+        key: &str,
+        value: Option<&str>,
+        now: DateTime<Utc>,
+        replace_before: Option<DateTime<Utc>>,
+    ) -> Result<bool, Error> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO recipe_marks (recipe, key, value, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (recipe, key) DO NOTHING",
+        )
+        .bind(recipe)
+        .bind(key)
+        .bind(value)
+        .bind(now.timestamp_millis())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            tx.commit().await?;
+            return Ok(true);
+        }
+        let stored: i64 =
+            sqlx::query("SELECT at FROM recipe_marks WHERE recipe = $1 AND key = $2 FOR UPDATE")
+                .bind(recipe)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        if !replaces(stored, replace_before) {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE recipe_marks SET value = $3, at = $4 WHERE recipe = $1 AND key = $2")
+            .bind(recipe)
+            .bind(key)
+            .bind(value)
+            .bind(now.timestamp_millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub(super) async fn dir_mark(&self, recipe: &str, key: &str) -> Result<Option<Mark>, Error> {
+        let row = sqlx::query("SELECT value, at FROM recipe_marks WHERE recipe = $1 AND key = $2")
+            .bind(recipe)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Mark {
+                value: r.try_get(0)?,
+                at: crate::rows::millis(r.try_get(1)?)?,
+            })
+        })
+        .transpose()
+    }
+}
