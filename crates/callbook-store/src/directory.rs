@@ -248,10 +248,39 @@ pub struct CallRecord {
     pub external_phone: Option<String>,
     /// The other party as Aircall sent it (`anonymous` for withheld numbers).
     pub raw_digits: Option<String>,
-    /// The agent, as of the most advanced event naming one: (stage, webhook time), (id, name).
-    pub user: Option<((u8, i64), (i64, Option<String>))>,
-    /// The Aircall number, likewise: (stage, webhook time), (id, name, E.164 digits).
-    pub number: Option<((u8, i64), (i64, Option<String>, Option<String>))>,
+    /// The agent, as of the most advanced event naming one.
+    pub user: Option<Stamped<Agent>>,
+    /// The Aircall number, likewise.
+    pub number: Option<Stamped<Line>>,
+}
+
+/// A value with the (stage, webhook time) of the event it came from: the greater wins a merge.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Stamped<T> {
+    /// Stage (0 initial, 1 answered, 2 done) and webhook time (UNIX seconds).
+    pub at: (u8, i64),
+    /// The value.
+    pub value: T,
+}
+
+/// An Aircall user (agent).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Agent {
+    /// User ID.
+    pub id: i64,
+    /// Name.
+    pub name: Option<String>,
+}
+
+/// An Aircall number (line).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Line {
+    /// Number ID.
+    pub id: i64,
+    /// Its name ("Sales line").
+    pub name: Option<String>,
+    /// Its digits in E.164.
+    pub digits: Option<String>,
 }
 
 impl CallRecord {
@@ -298,21 +327,17 @@ impl CallRecord {
 
     /// The agent's name, if known.
     pub fn user_name(&self) -> Option<&str> {
-        self.user
-            .as_ref()
-            .and_then(|(_, (_, name))| name.as_deref())
+        self.user.as_ref().and_then(|u| u.value.name.as_deref())
     }
 
     /// The Aircall number's name, if known.
     pub fn number_name(&self) -> Option<&str> {
-        self.number
-            .as_ref()
-            .and_then(|(_, (_, name, _))| name.as_deref())
+        self.number.as_ref().and_then(|n| n.value.name.as_deref())
     }
 
     /// The Aircall number's ID, if known.
     pub fn number_id(&self) -> Option<i64> {
-        self.number.as_ref().map(|(_, (id, _, _))| *id)
+        self.number.as_ref().map(|n| n.value.id)
     }
 }
 

@@ -28,7 +28,7 @@ mod store;
 
 pub use delivery::*;
 pub use directory::{
-    Answer, CallRecord, DirectoryStats, Mark, Meeting, MeetingChange, MeetingDetails,
+    Agent, Answer, CallRecord, DirectoryStats, Mark, Meeting, MeetingChange, MeetingDetails,
     MeetingStatus, PersonKey,
 };
 pub use error::Error;

@@ -4,7 +4,8 @@
 use crate::backend::TestDb;
 use crate::both_backends;
 use callbook_store::{
-    CallRecord, Meeting, MeetingChange, MeetingDetails, MeetingStatus, PersonKey, Store,
+    Agent, CallRecord, Meeting, MeetingChange, MeetingDetails, MeetingStatus, PersonKey, Stamped,
+    Store,
 };
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
@@ -85,7 +86,13 @@ pub(crate) fn scenario(seed: u64, prefix: &str) -> (String, Vec<Meeting>, Vec<Ca
             call.started_at = Some(at(1000 * c));
             if stage >= 1 {
                 call.answered_at = Some(at(1000 * c + 5));
-                call.user = Some(((stage, 1000 * c + 5), (7, Some("Bea".into()))));
+                call.user = Some(Stamped {
+                    at: (stage, 1000 * c + 5),
+                    value: Agent {
+                        id: 7,
+                        name: Some("Bea".into()),
+                    },
+                });
             }
             if stage == 2 {
                 call.ended_at = Some(at(1000 * c + 65));
