@@ -37,6 +37,100 @@ pub struct Config {
     /// Where events are forwarded.
     #[serde(default)]
     pub destinations: Vec<DestinationConfig>,
+    /// Aircall's REST API, for recipes that write to Aircall.
+    pub aircall_api: Option<AircallApiConfig>,
+    /// Calendly's REST API, for backfills and single-use scheduling links.
+    pub calendly_api: Option<CalendlyApiConfig>,
+    /// How the directory reads phone numbers.
+    #[serde(default)]
+    pub directory: DirectoryConfig,
+    /// In-process recipes (callbook-recipes), delivered to like destinations.
+    #[serde(default)]
+    pub recipes: Vec<RecipeConfig>,
+}
+
+/// `[aircall_api]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AircallApiConfig {
+    /// API ID (Basic auth user).
+    pub api_id: SecretValue,
+    /// API token (Basic auth password).
+    pub api_token: SecretValue,
+    /// Base URL. Default `https://api.aircall.io/v1`.
+    #[serde(default = "default_aircall_url")]
+    pub url: String,
+    /// Aircall's per-company budget, shared by every recipe. Default 60.
+    #[serde(default = "default_aircall_rpm")]
+    pub requests_per_minute: u32,
+}
+
+fn default_aircall_url() -> String {
+    "https://api.aircall.io/v1".into()
+}
+fn default_aircall_rpm() -> u32 {
+    60
+}
+
+/// `[calendly_api]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CalendlyApiConfig {
+    /// A personal access token or OAuth access token.
+    pub token: SecretValue,
+    /// Base URL. Default `https://api.calendly.com`.
+    #[serde(default = "default_calendly_url")]
+    pub url: String,
+}
+
+fn default_calendly_url() -> String {
+    "https://api.calendly.com".into()
+}
+
+/// `[directory]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DirectoryConfig {
+    /// The country whose national numbers are read without a `+` (ISO 3166 alpha-2). Default
+    /// `US`.
+    #[serde(default = "default_region")]
+    pub default_region: String,
+}
+
+fn default_region() -> String {
+    "US".into()
+}
+
+impl Default for DirectoryConfig {
+    fn default() -> Self {
+        Self {
+            default_region: default_region(),
+        }
+    }
+}
+
+/// `[[recipes]]`: a recipe of callbook-recipes. The keys after the common ones belong to its
+/// kind, which checks them (unknown ones are refused there).
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct RecipeConfig {
+    /// Unique among destinations and recipes; its deliveries, metrics and replay go by it.
+    pub name: String,
+    /// `aircall_contact_sync`, `aircall_insight_card` or `missed_call_followup`.
+    pub kind: String,
+    /// Only events from these sources. Default: all.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Events handled at once. Default: the kind's.
+    pub max_in_flight: Option<usize>,
+    /// Time allowed per attempt in seconds. Default: the kind's.
+    pub timeout_secs: Option<f64>,
+    /// The kind's own settings.
+    #[serde(flatten)]
+    pub settings: toml::Table,
 }
 
 /// `[delivery]`
@@ -524,6 +618,29 @@ impl Config {
                 ));
             }
             for s in &dest.sources {
+                if !self.sources.iter().any(|src| &src.name == s) {
+                    return err(format!("{at}.sources names an unknown source {s:?}"));
+                }
+            }
+        }
+        for (i, recipe) in self.recipes.iter().enumerate() {
+            let at = format!("recipes[{i}]");
+            if recipe.name.is_empty() || !destination_names.insert(recipe.name.as_str()) {
+                return err(format!(
+                    "{at}.name {:?} is empty or used twice (recipes and destinations share names)",
+                    recipe.name
+                ));
+            }
+            if recipe.max_in_flight == Some(0)
+                || recipe
+                    .timeout_secs
+                    .is_some_and(|t| !t.is_finite() || t <= 0.0)
+            {
+                return err(format!(
+                    "{at}: max_in_flight and timeout_secs must be positive"
+                ));
+            }
+            for s in &recipe.sources {
                 if !self.sources.iter().any(|src| &src.name == s) {
                     return err(format!("{at}.sources names an unknown source {s:?}"));
                 }

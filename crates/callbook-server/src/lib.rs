@@ -67,6 +67,8 @@ pub struct Server {
     request_timeout: Duration,
     limits: listener::Limits,
     metrics_listen: Option<std::net::SocketAddr>,
+    /// Routes added by [`Server::admin_routes`].
+    extra_admin: Router,
 }
 
 impl std::fmt::Debug for Server {
@@ -102,6 +104,7 @@ impl Server {
                 drain_timeout: request_timeout + Duration::from_secs(5),
             },
             metrics_listen: server.metrics_listen,
+            extra_admin: Router::new(),
         })
     }
 
@@ -154,6 +157,18 @@ impl Server {
         Ok(self)
     }
 
+    /// Adds routes to the admin API, behind its bearer token (absent, like the rest of it,
+    /// when no `admin.token` is set). callbook-recipes adds its directory and recipe routes
+    /// this way.
+    pub fn admin_routes(mut self, routes: Router) -> Self {
+        let guarded = routes.route_layer(axum::middleware::from_fn_with_state(
+            self.state.clone(),
+            admin::require_token,
+        ));
+        self.extra_admin = std::mem::take(&mut self.extra_admin).merge(guarded);
+        self
+    }
+
     /// Starts the delivery engine (done by [`Server::serve`]; call it yourself when you mount
     /// [`Server::router`] into your own application).
     pub async fn start_delivery(&self) -> Result<DeliveryHandle, Error> {
@@ -186,11 +201,12 @@ impl Server {
                 .route("/metrics", get(health::metrics));
         }
         router
+            .with_state(self.state.clone())
+            .merge(self.extra_admin.clone())
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 self.request_timeout,
             ))
-            .with_state(self.state.clone())
     }
 
     /// `/metrics`, `/readyz` and `/healthz` alone, for a listener of their own.

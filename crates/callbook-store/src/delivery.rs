@@ -323,6 +323,20 @@ pub struct QueueStats {
     pub dead: u64,
 }
 
+/// Deliveries of one destination by state (its whole history still stored).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DestinationCounts {
+    /// Delivered (or handled).
+    pub succeeded: u64,
+    /// Waiting for a first attempt.
+    pub pending: u64,
+    /// Failed at least once, waiting for a retry.
+    pub retrying: u64,
+    /// Failed for good.
+    pub dead: u64,
+}
+
 /// A destination's stored state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -3,8 +3,8 @@
 
 use crate::Error;
 use crate::delivery::{
-    AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationState,
-    Lease, Outcome, PurgeReport, QueueStats, Replay,
+    AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationCounts,
+    DestinationState, Lease, Outcome, PurgeReport, QueueStats, Replay,
 };
 use crate::directory::{CallRecord, DirectoryStats, Mark, Meeting, PersonKey};
 use crate::model::{EventId, EventPage, EventQuery, InsertOutcome, NewEvent, StoredEvent};
@@ -91,6 +91,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stored destination states.
     async fn destination_states(&self) -> Result<Vec<DestinationState>, Error>;
 
+    /// One destination's deliveries by state.
+    async fn destination_counts(&self, destination: &str) -> Result<DestinationCounts, Error>;
+
     /// Queue depth per destination.
     async fn queue_stats(&self, now: DateTime<Utc>) -> Result<Vec<QueueStats>, Error>;
 
@@ -128,6 +131,12 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         replace_before: Option<DateTime<Utc>>,
     ) -> Result<bool, Error>;
+
+    /// Removes a recipe's mark.
+    async fn remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error>;
+
+    /// How many marks of a recipe have keys starting with `prefix`.
+    async fn count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, Error>;
 
     /// A recipe's mark.
     async fn mark(&self, recipe: &str, key: &str) -> Result<Option<Mark>, Error>;

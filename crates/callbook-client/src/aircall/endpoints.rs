@@ -378,6 +378,25 @@ impl AircallClient {
             .or_else(|_| serde_json::from_slice::<Message>(&bytes))
             .ok())
     }
+
+    /// `POST /v1/numbers/{id}/messages/native/send`: sends an SMS through Aircall's native
+    /// messaging (the number's conversations in the Aircall app), where the account has it.
+    pub async fn send_native_message(
+        &self,
+        number_id: i64,
+        body: &SendMessage,
+    ) -> Result<Option<Message>> {
+        let req = Req::new(
+            Method::POST,
+            format!("/numbers/{number_id}/messages/native/send"),
+        )
+        .json(body)?;
+        let bytes = self.transport.send(req).await?;
+        Ok(serde_json::from_slice::<MessageResponse>(&bytes)
+            .map(|r| r.message)
+            .or_else(|_| serde_json::from_slice::<Message>(&bytes))
+            .ok())
+    }
 }
 
 /// Webhook IDs are UUIDs; anything else would change the path.

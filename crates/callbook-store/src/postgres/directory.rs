@@ -216,4 +216,24 @@ impl PostgresStore {
         })
         .transpose()
     }
+
+    pub(super) async fn dir_remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error> {
+        sqlx::query("DELETE FROM recipe_marks WHERE recipe = $1 AND key = $2")
+            .bind(recipe)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn dir_count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, Error> {
+        let row = sqlx::query(
+            "SELECT count(*) FROM recipe_marks WHERE recipe = $1 AND left(key, length($2)) = $2",
+        )
+        .bind(recipe)
+        .bind(prefix)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>(0)? as u64)
+    }
 }

@@ -12,6 +12,7 @@ mod rows;
 mod writer;
 
 use crate::Error;
+use crate::delivery::DestinationCounts;
 use crate::delivery::{
     AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationState,
     Lease, Outcome, PurgeReport, QueueStats, Replay,
@@ -28,6 +29,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 /// The database's clock in ms: leases are compared with it, so that instances whose clocks
 /// disagree still agree on when a lease has expired.
 const DB_NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+use sqlx::Row;
 use sqlx::{ConnectOptions, Postgres, QueryBuilder};
 use std::str::FromStr;
 use std::time::Duration;
@@ -454,6 +456,29 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    async fn destination_counts(&self, destination: &str) -> Result<DestinationCounts, Error> {
+        let row = sqlx::query(
+            "SELECT \
+               COUNT(*) FILTER (WHERE state = 'succeeded') AS succeeded, \
+               COUNT(*) FILTER (WHERE state = 'pending' AND attempts = 0) AS pending, \
+               COUNT(*) FILTER (WHERE state = 'pending' AND attempts > 0) AS retrying, \
+               COUNT(*) FILTER (WHERE state = 'dead') AS dead \
+             FROM deliveries WHERE destination = $1",
+        )
+        .bind(destination)
+        .fetch_one(&self.pool)
+        .await?;
+        let n = |c: &str| -> Result<u64, Error> {
+            Ok(u64::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0))
+        };
+        Ok(DestinationCounts {
+            succeeded: n("succeeded")?,
+            pending: n("pending")?,
+            retrying: n("retrying")?,
+            dead: n("dead")?,
+        })
+    }
+
     async fn queue_stats(&self, now: DateTime<Utc>) -> Result<Vec<QueueStats>, Error> {
         sqlx::query(
             "SELECT destination, \
@@ -539,6 +564,14 @@ impl Store for PostgresStore {
     ) -> Result<bool, Error> {
         self.dir_put_mark(recipe, key, value, now, replace_before)
             .await
+    }
+
+    async fn remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error> {
+        self.dir_remove_mark(recipe, key).await
+    }
+
+    async fn count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, Error> {
+        self.dir_count_marks(recipe, prefix).await
     }
 
     async fn mark(&self, recipe: &str, key: &str) -> Result<Option<Mark>, Error> {

@@ -181,4 +181,25 @@ impl SqliteStore {
         })
         .transpose()
     }
+
+    pub(super) async fn dir_remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error> {
+        let (recipe, key) = (recipe.to_owned(), key.to_owned());
+        self.write(move |conn| {
+            conn.prepare_cached("DELETE FROM recipe_marks WHERE recipe = ?1 AND key = ?2")?
+                .execute(params![recipe, key])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn dir_count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, Error> {
+        let row = sqlx::query(
+            "SELECT count(*) FROM recipe_marks WHERE recipe = ?1 AND substr(key, 1, length(?2)) = ?2",
+        )
+        .bind(recipe)
+        .bind(prefix)
+        .fetch_one(&self.readers)
+        .await?;
+        Ok(row.try_get::<i64, _>(0)? as u64)
+    }
 }

@@ -311,6 +311,11 @@ async fn a_mark_is_taken_once_and_given_way_when_old(db: TestDb) {
     assert_eq!(mark.value.as_deref(), Some("again"));
     assert_eq!(mark.at.timestamp_millis(), now.timestamp_millis());
     assert!(store.mark("other", "caller:+1").await.unwrap().is_none());
+    assert_eq!(store.count_marks("sms", "caller:").await.unwrap(), 1);
+    assert_eq!(store.count_marks("sms", "").await.unwrap(), 2);
+    store.remove_mark("sms", "caller:+1").await.unwrap();
+    assert!(store.mark("sms", "caller:+1").await.unwrap().is_none());
+    assert_eq!(store.count_marks("sms", "caller:").await.unwrap(), 0);
 }
 
 async fn calls_are_found_by_number_latest_first(db: TestDb) {
