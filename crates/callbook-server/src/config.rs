@@ -98,6 +98,9 @@ pub struct DirectoryConfig {
     /// `US`.
     #[serde(default = "default_region")]
     pub default_region: String,
+    /// Keep the directory up to date even without recipes (a delivery per invitee and call
+    /// event). Default: on when a recipe is configured.
+    pub enabled: Option<bool>,
 }
 
 fn default_region() -> String {
@@ -108,6 +111,7 @@ impl Default for DirectoryConfig {
     fn default() -> Self {
         Self {
             default_region: default_region(),
+            enabled: None,
         }
     }
 }

@@ -191,6 +191,91 @@ fn progress_line(done: u64, total: u64, elapsed: std::time::Duration) -> String 
     )
 }
 
+pub(crate) fn recipes_table(v: &Value) {
+    let list = v["recipes"].as_array().cloned().unwrap_or_default();
+    println!(
+        "{:<20}  {:<22}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
+        "NAME", "KIND", "DONE", "SKIPPED", "PENDING", "FAILED", "DEAD"
+    );
+    for r in &list {
+        let n = |k: &str| r[k].as_u64().unwrap_or(0);
+        println!(
+            "{:<20}  {:<22}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
+            r["name"].as_str().unwrap_or(""),
+            r["kind"].as_str().unwrap_or(""),
+            n("done"),
+            n("skipped"),
+            n("pending"),
+            n("failed"),
+            n("dead")
+        );
+    }
+    println!(
+        "directory: {} meetings, {} calls",
+        v["directory"]["meetings"].as_u64().unwrap_or(0),
+        v["directory"]["calls"].as_u64().unwrap_or(0)
+    );
+}
+
+pub(crate) fn person(v: &Value) {
+    let s = |k: &str| v[k].as_str().unwrap_or("-").to_owned();
+    println!(
+        "{}  ·  {}  ·  {}  ·  {}",
+        s("name"),
+        s("phone"),
+        s("email"),
+        s("timezone")
+    );
+    println!("meetings:");
+    for m in v["meetings"].as_array().into_iter().flatten() {
+        let d = &m["details"];
+        let status = if m["canceled"].as_bool() == Some(true) {
+            "canceled"
+        } else {
+            "active"
+        };
+        println!(
+            "  {}  {:<9}  {}",
+            d["start"].as_str().unwrap_or("-"),
+            status,
+            d["event_name"].as_str().unwrap_or("-")
+        );
+    }
+    println!("calls:");
+    for c in v["calls"].as_array().into_iter().flatten() {
+        println!(
+            "  {}  {}  {}",
+            c["started_at"].as_str().unwrap_or("-"),
+            c["direction"].as_str().unwrap_or("-"),
+            if c["answered_at"].is_null() {
+                "not answered"
+            } else {
+                "answered"
+            }
+        );
+    }
+    match v["card"]["contents"].as_array() {
+        Some(blocks) => {
+            println!("card a call would get:");
+            for b in blocks {
+                match b["type"].as_str() {
+                    Some("title") => println!("  {}", b["text"].as_str().unwrap_or("")),
+                    _ => println!(
+                        "  {}: {}{}",
+                        b["label"].as_str().unwrap_or(""),
+                        b["text"].as_str().unwrap_or(""),
+                        b["link"]
+                            .as_str()
+                            .map(|l| format!(" <{l}>"))
+                            .unwrap_or_default()
+                    ),
+                }
+            }
+        }
+        None => println!("no card: no meeting for this phone number"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::progress_line;

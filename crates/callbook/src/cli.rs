@@ -89,6 +89,12 @@ pub(crate) enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+    /// The configured recipes, with done / skipped / failed / dead counts.
+    #[command(subcommand)]
+    Recipes(RecipesCommand),
+    /// Look people up in the directory.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// Your Calendly account: who the token is, webhook subscriptions.
     #[command(subcommand)]
     Calendly(CalendlyCommand),
@@ -273,6 +279,27 @@ pub(crate) struct AdminTarget {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum RecipesCommand {
+    /// Each recipe with its counts (through a running server's admin API).
+    List {
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DirectoryCommand {
+    /// A person by phone number or email: their meetings and calls, and the card a call from
+    /// them would get (through a running server's admin API).
+    Lookup {
+        #[command(flatten)]
+        target: AdminTarget,
+        /// A phone number (any format) or an email.
+        who: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum EventsCommand {
     /// List events, newest first.
     List {
@@ -356,6 +383,24 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Calendly(cmd) => calendly(cmd).await,
         Command::Aircall(AircallCommand::Webhooks(cmd)) => aircall(cmd).await,
         Command::Events(cmd) => events(cmd).await,
+        Command::Recipes(RecipesCommand::List { target }) => {
+            let out = admin(&target)?.get("/admin/recipes").await?;
+            Ok(crate::admin_cli::print(
+                &out,
+                target.json,
+                crate::admin_cli::recipes_table,
+            ))
+        }
+        Command::Directory(DirectoryCommand::Lookup { target, who }) => {
+            let out = admin(&target)?
+                .get(&format!("/admin/directory?q={}", encode(&who)))
+                .await?;
+            Ok(crate::admin_cli::print(
+                &out,
+                target.json,
+                crate::admin_cli::person,
+            ))
+        }
         Command::Deliveries(cmd) => deliveries(cmd).await,
         Command::Replay {
             target,

@@ -2,6 +2,7 @@
 
 use crate::cli::Failure;
 use anyhow::Context;
+use callbook_recipes::RecipeInfo;
 use callbook_server::{Config, Server};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,6 +51,7 @@ pub(crate) async fn run(config_path: Option<PathBuf>) -> Result<ExitCode, Failur
             }
             other => Failure::Runtime(other.into()),
         })?;
+    let server = with_recipes(server, &config).map_err(Failure::Config)?;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))
@@ -74,6 +76,52 @@ pub(crate) async fn run(config_path: Option<PathBuf>) -> Result<ExitCode, Failur
         .map_err(|e| Failure::Runtime(e.into()))?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds the directory, the configured recipes and their admin routes.
+fn with_recipes(server: Server, config: &Config) -> anyhow::Result<Server> {
+    let ctx = recipe_context(config, server.store())?;
+    let recipes: Vec<RecipeInfo> = config
+        .recipes
+        .iter()
+        .map(|r| RecipeInfo::new(&r.name, &r.kind))
+        .collect();
+    let server = if config.recipes.is_empty() && !config.directory.enabled.unwrap_or(false) {
+        server
+    } else {
+        callbook_recipes::install(server, &config.recipes, &ctx)?
+    };
+    Ok(server.admin_routes(callbook_recipes::admin_router(ctx, recipes)))
+}
+
+/// The store, phone reader and API clients the recipes share.
+pub(crate) fn recipe_context(
+    config: &Config,
+    store: std::sync::Arc<dyn callbook_store::Store>,
+) -> anyhow::Result<callbook_recipes::Context> {
+    use secrecy::ExposeSecret;
+    let phones = callbook_recipes::PhoneReader::new(&config.directory.default_region)?;
+    let mut ctx = callbook_recipes::Context::new(store, phones);
+    if let Some(api) = &config.aircall_api {
+        let id = api.api_id.resolve()?;
+        let token = api.api_token.resolve()?;
+        let client = callbook_client::aircall::AircallClient::builder()
+            .basic(id.expose_secret(), token.expose_secret())
+            .base_url(api.url.clone())
+            .build()
+            .context("aircall_api")?;
+        ctx = ctx.with_aircall(client, api.requests_per_minute.max(1));
+    }
+    if let Some(api) = &config.calendly_api {
+        let token = api.token.resolve()?;
+        let client = callbook_client::calendly::CalendlyClient::builder()
+            .personal_access_token(token.expose_secret())
+            .base_url(api.url.clone())
+            .build()
+            .context("calendly_api")?;
+        ctx = ctx.with_calendly(client);
+    }
+    Ok(ctx)
 }
 
 async fn shutdown_signal() {
