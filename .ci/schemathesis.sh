@@ -30,6 +30,8 @@ signing_keys = ["schemathesis-signing-key-5mEzn9C-I28UtwOjZJtFoob0"]
 name = "aircall"
 provider = "aircall"
 tokens = ["schemathesis-aircall-token"]
+[directory]
+enabled = true
 [[destinations]]
 name = "crm"
 url = "http://127.0.0.1:9/hook"

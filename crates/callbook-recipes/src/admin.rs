@@ -69,7 +69,7 @@ struct LookupParams {
 fn problem(status: StatusCode, code: &str, message: String) -> Response {
     (
         status,
-        Json(serde_json::json!({ "error": { "code": code, "message": message } })),
+        Json(serde_json::json!({ "error": code, "message": message })),
     )
         .into_response()
 }
@@ -78,7 +78,7 @@ async fn directory(
     State(state): State<Arc<AdminState>>,
     params: Result<Query<LookupParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Ok(Query(params)) = params else {
+    let Some(Query(params)) = params.ok().filter(|Query(p)| !p.q.trim().is_empty()) else {
         return problem(
             StatusCode::BAD_REQUEST,
             "bad_request",
@@ -92,9 +92,8 @@ async fn directory(
             "not_found",
             "the directory knows nobody by that phone number or email".into(),
         ),
-        Err(crate::Error::Config(message)) => {
-            problem(StatusCode::BAD_REQUEST, "bad_request", message)
-        }
+        // Neither a phone number nor an email: nobody can be found by it.
+        Err(crate::Error::Config(message)) => problem(StatusCode::NOT_FOUND, "not_found", message),
         Err(e) => {
             tracing::warn!(error = %e, "directory lookup failed");
             problem(
