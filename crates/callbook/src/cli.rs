@@ -174,6 +174,30 @@ pub(crate) enum CalendlyCommand {
     /// List or delete webhook subscriptions.
     #[command(subcommand)]
     Subscriptions(SubscriptionsCommand),
+    /// Fill the directory with the scheduled events (and their invitees) of a time range:
+    /// resumable, rate-limit aware, and running it twice changes nothing. With SQLite, stop
+    /// the server first (one process at a time opens the database).
+    Sync {
+        /// Events starting at or after this date (`2026-01-01` or RFC 3339).
+        #[arg(long)]
+        since: String,
+        /// Events starting before this date. Default: a year from now.
+        #[arg(long)]
+        until: Option<String>,
+        /// `user` (the token's own events) or `organization` (admins).
+        #[arg(long, default_value = "user")]
+        scope: String,
+        /// Configuration file (database, `[calendly_api]`, `[directory]`).
+        #[arg(long, short, default_value = "callbook.toml")]
+        config: PathBuf,
+        /// Environment variable holding a Calendly token, when the configuration has no
+        /// `[calendly_api]`.
+        #[arg(long, default_value = "CALENDLY_TOKEN")]
+        token_env: String,
+        /// Calendly API base URL, when the configuration has no `[calendly_api]`.
+        #[arg(long, env = "CALENDLY_API_URL", default_value = callbook_client::calendly::BASE_URL)]
+        api_url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -538,6 +562,24 @@ async fn deliveries(cmd: DeliveriesCommand) -> Result<ExitCode, Failure> {
 async fn calendly(cmd: CalendlyCommand) -> Result<ExitCode, Failure> {
     use crate::providers as p;
     match cmd {
+        CalendlyCommand::Sync {
+            since,
+            until,
+            scope,
+            config,
+            token_env,
+            api_url,
+        } => {
+            crate::sync::run(crate::sync::Options {
+                since: &since,
+                until: until.as_deref(),
+                scope: &scope,
+                config: &config,
+                token_env: &token_env,
+                api_url: &api_url,
+            })
+            .await
+        }
         CalendlyCommand::Whoami { auth, json } => {
             p::calendly_whoami(&p::calendly_client(&auth.token_env, &auth.api_url)?, json).await
         }

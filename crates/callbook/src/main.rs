@@ -9,6 +9,7 @@ mod logging;
 mod providers;
 mod send_test;
 mod serve;
+mod sync;
 mod verify;
 
 use clap::Parser;
