@@ -111,7 +111,68 @@ impl EventHandler for ContactSync {
         }
         let lock_keys: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
         let _held = self.locks.lock(&lock_keys).await;
+        // Instances sharing PostgreSQL serialise on a lease in the store as well.
+        let token = event.id.to_string();
+        self.take_leases(&lock_keys, &token).await?;
+        let result = self.sync_person(event, meeting, details, keys).await;
+        self.release_leases(&lock_keys, &token).await?;
+        result
+    }
+}
 
+impl ContactSync {
+    /// Waits (up to 20 s) for every person key's lease; a lease older than a minute was left
+    /// by a crashed instance and is taken over.
+    async fn take_leases(&self, keys: &[String], token: &str) -> Result<(), HandlerError> {
+        let mut keys: Vec<&String> = keys.iter().collect();
+        keys.sort();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut taken: Vec<String> = Vec::new();
+        for key in keys {
+            let mark = format!("lock:{key}");
+            loop {
+                let now = Utc::now();
+                let stale = now - chrono::Duration::seconds(60);
+                if self
+                    .ctx
+                    .store
+                    .put_mark(&self.name, &mark, Some(token), now, Some(stale))
+                    .await?
+                {
+                    taken.push(key.clone());
+                    break;
+                }
+                if tokio::time::Instant::now() > deadline {
+                    self.release_leases(&taken, token).await?;
+                    return Err(HandlerError::retry(
+                        "another instance is syncing this person",
+                    ));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives back the leases this event holds (not one another instance took over).
+    async fn release_leases(&self, keys: &[String], token: &str) -> Result<(), HandlerError> {
+        for key in keys {
+            let mark = format!("lock:{key}");
+            let ours = self.ctx.store.mark(&self.name, &mark).await?;
+            if ours.and_then(|m| m.value).as_deref() == Some(token) {
+                self.ctx.store.remove_mark(&self.name, &mark).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn sync_person(
+        &self,
+        event: &DeliveredEvent,
+        meeting: Meeting,
+        details: MeetingDetails,
+        keys: Vec<(String, PersonKey)>,
+    ) -> Result<(), HandlerError> {
         // The directory first (merging twice is harmless), so the block shows the person's
         // whole booking history, whatever order the events came in.
         self.ctx.store.merge_meeting(meeting).await?;

@@ -32,7 +32,7 @@ impl Drop for Gateway {
 
 fn config(aircall: &str, extra: &str) -> String {
     format!(
-        "[admin]\ntoken = \"{ADMIN}\"\n\
+        "{extra}[admin]\ntoken = \"{ADMIN}\"\n\
          [delivery]\nretry_schedule_secs = [0.2, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]\njitter = 0.0\n\
          [[sources]]\nname = \"cal\"\nprovider = \"calendly\"\nsigning_keys = [\"{KEY}\"]\n\
          [[sources]]\nname = \"air\"\nprovider = \"aircall\"\ntokens = [\"{TOKEN}\"]\n\
@@ -43,14 +43,19 @@ fn config(aircall: &str, extra: &str) -> String {
          [[recipes]]\nname = \"cards\"\nkind = \"aircall_insight_card\"\nsources = [\"air\"]\n\
          [[recipes]]\nname = \"missed-calls\"\nkind = \"missed_call_followup\"\nsources = [\"air\"]\n\
          scheduling_url = \"https://calendly.com/acme/intro\"\ncooldown_hours = 24\n\
-         template = \"Sorry we missed your call, {{first_name}}. Book here: {{link}}\"\n{extra}"
+         template = \"Sorry we missed your call, {{first_name}}. Book here: {{link}}\"\n"
     )
 }
 
 impl Gateway {
     async fn start(standin: &StandIn) -> Self {
+        Self::start_with(standin, "").await
+    }
+
+    /// With TOML put before the rest (a `[database]` table, say).
+    async fn start_with(standin: &StandIn, head: &str) -> Self {
         let dir = tempfile::tempdir().expect("tmp");
-        std::fs::write(dir.path().join("callbook.toml"), config(&standin.url, "")).unwrap();
+        std::fs::write(dir.path().join("callbook.toml"), config(&standin.url, head)).unwrap();
         Self::run(dir, free_listen()).await
     }
 
@@ -512,4 +517,41 @@ async fn the_cli_lists_recipes_and_looks_people_up() {
         person.contains("Inbound, answered"),
         "the last call: {person}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgres_make_one_contact_of_one_person() {
+    let Some(pg) = callbook_testpg::Server::shared() else {
+        return;
+    };
+    let db = pg.fresh_database();
+    let aircall = StandIn::start(6000).await;
+    // A slow Aircall: without serialising across instances, both would search, find nothing,
+    // and create.
+    aircall
+        .delay_ms
+        .store(80, std::sync::atomic::Ordering::SeqCst);
+    let head = format!("[database]\nurl = \"{db}\"\n");
+    let a = Gateway::start_with(&aircall, &head).await;
+    let b = Gateway::start_with(&aircall, &head).await;
+    let booking = |n: u32| {
+        invitee(
+            "invitee.created",
+            &format!("H{n}"),
+            &format!("EH{n}"),
+            ("Hana Kato", "hana@example.com", Some("+1 415 555 0190")),
+            chrono::Duration::days(i64::from(n) + 1),
+            json!({}),
+        )
+    };
+    let mut sends = Vec::new();
+    for n in 0..8 {
+        let gw = if n % 2 == 0 { &a } else { &b };
+        sends.push(gw.calendly(booking(n)));
+    }
+    futures_util::future::join_all(sends).await;
+    a.settled(&["contacts"]).await;
+    b.settled(&["contacts"]).await;
+    let contacts = aircall.snapshot(|r| r.contacts.clone());
+    assert_eq!(contacts.len(), 1, "{contacts:#?}");
 }

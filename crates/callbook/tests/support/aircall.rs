@@ -30,6 +30,8 @@ pub(crate) struct StandIn {
     limit: u32,
     /// While false, every request gets 503 (Aircall down).
     pub(crate) open: Arc<std::sync::atomic::AtomicBool>,
+    /// Milliseconds each answer takes (a slow Aircall widens races).
+    pub(crate) delay_ms: Arc<std::sync::atomic::AtomicU64>,
     pub(crate) url: String,
 }
 
@@ -43,6 +45,7 @@ impl StandIn {
             state: Arc::default(),
             limit,
             open: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            delay_ms: Arc::default(),
             url,
         };
         let app = Router::new()
@@ -91,6 +94,10 @@ async fn gate(
             return (StatusCode::TOO_MANY_REQUESTS, h, "rate limited").into_response();
         }
         *used += 1;
+    }
+    let delay = s.delay_ms.load(std::sync::atomic::Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
     next.run(request).await
 }
