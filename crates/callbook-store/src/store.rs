@@ -105,6 +105,10 @@ pub trait Store: Send + Sync + 'static {
     /// merged meeting.
     async fn merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error>;
 
+    /// Merges many views of meetings at once (a backfill): one transaction on SQLite; on
+    /// PostgreSQL new meetings go in one statement and the rest merge one by one.
+    async fn merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error>;
+
     /// Merges a view of a call into the directory and returns the merged call.
     async fn merge_call(&self, call: CallRecord) -> Result<CallRecord, Error>;
 

@@ -54,6 +54,42 @@ impl PostgresStore {
         Ok(merged)
     }
 
+    pub(super) async fn dir_merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error> {
+        // New invitees in one statement per chunk; those already stored merge one by one.
+        for chunk in meetings.chunks(1000) {
+            let mut rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for m in chunk {
+                let (phone, email, start) = meeting_columns(m);
+                rows.0.push(m.invitee.clone());
+                rows.1.push(phone);
+                rows.2.push(email);
+                rows.3.push(start);
+                rows.4.push(encode(m)?);
+            }
+            let inserted: Vec<String> = sqlx::query_scalar(
+                "INSERT INTO directory_meetings (invitee, phone, email, start_at, data) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) \
+                 ON CONFLICT (invitee) DO NOTHING RETURNING invitee",
+            )
+            .bind(&rows.0)
+            .bind(&rows.1)
+            .bind(&rows.2)
+            .bind(&rows.3)
+            .bind(&rows.4)
+            .fetch_all(&self.pool)
+            .await?;
+            let inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
+            let mut seen = std::collections::HashSet::new();
+            for m in chunk {
+                // A meeting twice in one chunk: the second view merges into the first.
+                if !inserted.contains(&m.invitee) || !seen.insert(m.invitee.clone()) {
+                    self.dir_merge_meeting(m.clone()).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub(super) async fn dir_merge_call(&self, call: CallRecord) -> Result<CallRecord, Error> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(

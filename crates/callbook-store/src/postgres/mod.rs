@@ -534,6 +534,10 @@ impl Store for PostgresStore {
         self.dir_merge_meeting(meeting).await
     }
 
+    async fn merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error> {
+        self.dir_merge_meetings(meetings).await
+    }
+
     async fn merge_call(&self, call: CallRecord) -> Result<CallRecord, Error> {
         self.dir_merge_call(call).await
     }

@@ -14,31 +14,17 @@ use sqlx::Row;
 
 impl SqliteStore {
     pub(super) async fn dir_merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error> {
+        self.write(move |conn| in_transaction(conn, |tx| merge_meeting(tx, meeting)))
+            .await
+    }
+
+    pub(super) async fn dir_merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error> {
         self.write(move |conn| {
             in_transaction(conn, |tx| {
-                let stored: Option<String> = tx
-                    .prepare_cached("SELECT data FROM directory_meetings WHERE invitee = ?1")?
-                    .query_row([&meeting.invitee], |r| r.get(0))
-                    .optional()?;
-                let merged = match stored {
-                    Some(data) => decode::<Meeting>(&data)?.merge(meeting),
-                    None => meeting,
-                };
-                let (phone, email, start) = meeting_columns(&merged);
-                tx.prepare_cached(
-                    "INSERT INTO directory_meetings (invitee, phone, email, start_at, data) \
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (invitee) DO UPDATE SET \
-                     phone = excluded.phone, email = excluded.email, \
-                     start_at = excluded.start_at, data = excluded.data",
-                )?
-                .execute(params![
-                    merged.invitee,
-                    phone,
-                    email,
-                    start,
-                    encode(&merged)?
-                ])?;
-                Ok(merged)
+                for m in meetings {
+                    merge_meeting(tx, m)?;
+                }
+                Ok(())
             })
         })
         .await
@@ -202,4 +188,31 @@ impl SqliteStore {
         .await?;
         Ok(row.try_get::<i64, _>(0)? as u64)
     }
+}
+
+/// Reads the stored meeting, merges, writes back (in the caller's transaction).
+fn merge_meeting(tx: &rusqlite::Connection, meeting: Meeting) -> Result<Meeting, Error> {
+    let stored: Option<String> = tx
+        .prepare_cached("SELECT data FROM directory_meetings WHERE invitee = ?1")?
+        .query_row([&meeting.invitee], |r| r.get(0))
+        .optional()?;
+    let merged = match stored {
+        Some(data) => decode::<Meeting>(&data)?.merge(meeting),
+        None => meeting,
+    };
+    let (phone, email, start) = meeting_columns(&merged);
+    tx.prepare_cached(
+        "INSERT INTO directory_meetings (invitee, phone, email, start_at, data) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (invitee) DO UPDATE SET \
+         phone = excluded.phone, email = excluded.email, \
+         start_at = excluded.start_at, data = excluded.data",
+    )?
+    .execute(params![
+        merged.invitee,
+        phone,
+        email,
+        start,
+        encode(&merged)?
+    ])?;
+    Ok(merged)
 }

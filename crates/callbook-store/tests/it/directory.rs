@@ -19,6 +19,7 @@ both_backends!(
     concurrent_merges_of_one_meeting_lose_nothing,
     a_mark_is_taken_once_and_given_way_when_old,
     calls_are_found_by_number_latest_first,
+    a_batch_merges_like_one_at_a_time,
 );
 
 fn at(s: i64) -> DateTime<Utc> {
@@ -344,4 +345,27 @@ async fn calls_are_found_by_number_latest_first(db: TestDb) {
     );
     let stats = store.directory_stats().await.unwrap();
     assert_eq!((stats.meetings, stats.calls), (0, 3));
+}
+
+async fn a_batch_merges_like_one_at_a_time(db: TestDb) {
+    let batched = db.open().await;
+    let other = crate::backend::sqlite();
+    let single = other.open().await;
+    for seed in 100..110 {
+        let (phone, meetings, _) = scenario(seed, &format!("b{seed}"));
+        apply(&single, &meetings, &[]).await;
+        // Each view twice, in one batch: repeats inside a batch merge too.
+        let twice: Vec<Meeting> = meetings
+            .iter()
+            .chain(meetings.iter())
+            .rev()
+            .cloned()
+            .collect();
+        batched.merge_meetings(twice).await.expect("batch");
+        assert_eq!(
+            snapshot(&batched, &phone).await,
+            snapshot(&single, &phone).await,
+            "seed {seed}"
+        );
+    }
 }
