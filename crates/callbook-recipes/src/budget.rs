@@ -49,6 +49,23 @@ impl Budget {
         }
     }
 
+    /// Like [`Budget::acquire`], but gives up when the wait would be longer than `max_wait`,
+    /// saying how long it would have been.
+    pub async fn acquire_within(
+        &self,
+        priority: Priority,
+        max_wait: Duration,
+    ) -> Result<(), Duration> {
+        let deadline = Instant::now() + max_wait;
+        loop {
+            match self.try_take(priority, Instant::now()) {
+                None => return Ok(()),
+                Some(wait) if Instant::now() + wait > deadline => return Err(wait),
+                Some(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
     /// Takes a token, or says how long until one of this priority could be there.
     fn try_take(&self, priority: Priority, now: Instant) -> Option<Duration> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -69,7 +69,7 @@ impl EventHandler for InsightCards {
                 .skip(&self.name, event, "no meeting for this number")
                 .await;
         };
-        self.ctx.budget.acquire(Priority::Urgent).await;
+        self.ctx.spend(Priority::Urgent).await?;
         self.aircall
             .add_insight_card(call.id, &card)
             .await

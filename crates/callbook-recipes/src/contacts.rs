@@ -49,7 +49,7 @@ impl ContactSync {
             let Some(id) = id.value.and_then(|v| v.parse::<i64>().ok()) else {
                 continue;
             };
-            self.ctx.budget.acquire(Priority::Bulk).await;
+            self.ctx.spend(Priority::Bulk).await?;
             match self.aircall.contact(id).await {
                 Ok(contact) => return Ok(Some(contact)),
                 // Deleted in Aircall since: look again.
@@ -63,7 +63,7 @@ impl ContactSync {
                 PersonKey::Email(e) => SearchContacts::new().email(e.clone()),
                 _ => continue,
             };
-            self.ctx.budget.acquire(Priority::Bulk).await;
+            self.ctx.spend(Priority::Bulk).await?;
             let page = self
                 .aircall
                 .search_contacts(filter)
@@ -217,7 +217,7 @@ impl ContactSync {
                         )
                         .await;
                 }
-                self.ctx.budget.acquire(Priority::Bulk).await;
+                self.ctx.spend(Priority::Bulk).await?;
                 self.aircall
                     .create_contact(&fields)
                     .await
@@ -265,7 +265,7 @@ impl ContactSync {
         let id = contact.id;
         let mut contact = contact;
         if fields != ContactFields::default() {
-            self.ctx.budget.acquire(Priority::Bulk).await;
+            self.ctx.spend(Priority::Bulk).await?;
             contact = self
                 .aircall
                 .update_contact(id, &fields)
@@ -278,7 +278,7 @@ impl ContactSync {
                 .iter()
                 .any(|p| self.ctx.phones.e164(&p.value).as_deref() == Some(phone.as_str()));
             if !known {
-                self.ctx.budget.acquire(Priority::Bulk).await;
+                self.ctx.spend(Priority::Bulk).await?;
                 self.aircall
                     .add_phone_detail(id, &ContactDetail::new("Calendly", phone.clone()))
                     .await
@@ -291,7 +291,7 @@ impl ContactSync {
                 .iter()
                 .any(|e| e.value.eq_ignore_ascii_case(email));
             if !known {
-                self.ctx.budget.acquire(Priority::Bulk).await;
+                self.ctx.spend(Priority::Bulk).await?;
                 self.aircall
                     .add_email_detail(id, &ContactDetail::new("Calendly", email.clone()))
                     .await

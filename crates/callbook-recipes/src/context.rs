@@ -75,6 +75,20 @@ impl Context {
         Ok(all)
     }
 
+    /// Waits for Aircall's budget: at most 5 s for an urgent request, 20 s for bulk work;
+    /// beyond, the event is handed back for later (no failure, no breaker), when the budget
+    /// should have room.
+    pub(crate) async fn spend(&self, priority: crate::Priority) -> Result<(), HandlerError> {
+        let max_wait = match priority {
+            crate::Priority::Urgent => std::time::Duration::from_secs(5),
+            crate::Priority::Bulk => std::time::Duration::from_secs(20),
+        };
+        self.budget
+            .acquire_within(priority, max_wait)
+            .await
+            .map_err(|wait| HandlerError::later(wait, "waiting for Aircall's request budget"))
+    }
+
     /// Records why a recipe left an event alone; `recipes list` counts these.
     pub(crate) async fn skip(
         &self,

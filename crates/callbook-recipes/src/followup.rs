@@ -217,6 +217,9 @@ impl EventHandler for MissedCallFollowup {
                     .await;
             }
         }
+        // The budget first: handed back for later, nothing is recorded (or made: a single-use
+        // link is made only when the text can go).
+        self.ctx.spend(Priority::Bulk).await?;
         let link = self.link().await?;
         let first_name = known
             .and_then(|d| {
@@ -264,7 +267,6 @@ impl EventHandler for MissedCallFollowup {
                 .skip(&self.name, event, "cooldown: messaged recently")
                 .await;
         }
-        self.ctx.budget.acquire(Priority::Bulk).await;
         let message = SendMessage::new(phone.clone(), body);
         let sent = if self.settings.send_via == "native" {
             self.aircall.send_native_message(number_id, &message).await

@@ -9,6 +9,7 @@
 //! Phone numbers are stored as E.164 text (`+5511912345678`) and emails in lower case; making
 //! them so is the caller's job (callbook-recipes does it with the `phonenumber` crate).
 
+use crate::Error;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -371,8 +372,170 @@ pub struct DirectoryStats {
     pub calls: u64,
 }
 
+/// The directory and recipe marks, as every [`Store`](crate::Store) keeps them.
+#[async_trait::async_trait]
+pub trait Directory: Send + Sync {
+    /// Merges a view of a meeting into the directory (see [`Meeting::merge`]) and returns the
+    /// merged meeting.
+    async fn merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error>;
+
+    /// Merges many views of meetings at once (a backfill): one transaction on SQLite; on
+    /// PostgreSQL new meetings go in one statement and the rest merge one by one.
+    async fn merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error>;
+
+    /// Merges a view of a call into the directory and returns the merged call.
+    async fn merge_call(&self, call: CallRecord) -> Result<CallRecord, Error>;
+
+    /// A person's meetings with details, latest start first, at most `limit`.
+    async fn meetings(&self, who: &PersonKey, limit: u32) -> Result<Vec<Meeting>, Error>;
+
+    /// One meeting by its invitee URI.
+    async fn meeting(&self, invitee: &str) -> Result<Option<Meeting>, Error>;
+
+    /// Calls with an E.164 number, latest first, at most `limit`.
+    async fn calls(&self, phone: &str, limit: u32) -> Result<Vec<CallRecord>, Error>;
+
+    /// How many records the directory holds.
+    async fn directory_stats(&self) -> Result<DirectoryStats, Error>;
+
+    /// Sets a recipe's mark unless one exists that is newer than `replace_before` (`None`:
+    /// never replace). Returns whether it was set; two callers racing for one absent mark
+    /// cannot both win.
+    async fn put_mark(
+        &self,
+        recipe: &str,
+        key: &str,
+        value: Option<&str>,
+        now: DateTime<Utc>,
+        replace_before: Option<DateTime<Utc>>,
+    ) -> Result<bool, Error>;
+
+    /// Removes a recipe's mark.
+    async fn remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error>;
+
+    /// How many marks of a recipe have keys starting with `prefix`.
+    async fn count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, Error>;
+
+    /// A recipe's mark.
+    async fn mark(&self, recipe: &str, key: &str) -> Result<Option<Mark>, Error>;
+}
+
 /// How many records a lookup reads at most.
 pub(crate) const MAX_LOOKUP: u32 = 500;
+
+/// A backend's `impl Directory`: its writes as given, and the reads, the same SQL on both
+/// backends (`$n` parameters, which SQLite reads too), on its pool.
+macro_rules! impl_directory {
+    ($store:ty, $pool:ident, { $($writes:tt)* }) => {
+        #[async_trait::async_trait]
+        impl $crate::directory::Directory for $store {
+        $($writes)*
+
+        async fn meetings(
+            &self,
+            who: &$crate::directory::PersonKey,
+            limit: u32,
+        ) -> Result<Vec<$crate::directory::Meeting>, $crate::Error> {
+            use $crate::directory::PersonKey;
+            let (sql, value) = match who {
+                PersonKey::Phone(p) => (
+                    "SELECT data FROM directory_meetings WHERE phone = $1 \
+                     ORDER BY start_at DESC NULLS LAST LIMIT $2",
+                    p,
+                ),
+                PersonKey::Email(e) => (
+                    "SELECT data FROM directory_meetings WHERE email = $1 \
+                     ORDER BY start_at DESC NULLS LAST LIMIT $2",
+                    e,
+                ),
+            };
+            sqlx::query(sql)
+                .bind(value)
+                .bind(i64::from(limit.min($crate::directory::MAX_LOOKUP)))
+                .fetch_all(&self.$pool)
+                .await?
+                .iter()
+                .map(|row| $crate::directory::decode(sqlx::Row::try_get::<&str, _>(row, 0)?))
+                .collect()
+        }
+
+        async fn meeting(
+            &self,
+            invitee: &str,
+        ) -> Result<Option<$crate::directory::Meeting>, $crate::Error> {
+            sqlx::query("SELECT data FROM directory_meetings WHERE invitee = $1")
+                .bind(invitee)
+                .fetch_optional(&self.$pool)
+                .await?
+                .map(|row| $crate::directory::decode(sqlx::Row::try_get::<&str, _>(&row, 0)?))
+                .transpose()
+        }
+
+        async fn calls(
+            &self,
+            phone: &str,
+            limit: u32,
+        ) -> Result<Vec<$crate::directory::CallRecord>, $crate::Error> {
+            sqlx::query(
+                "SELECT data FROM directory_calls WHERE phone = $1 \
+                 ORDER BY started_at DESC NULLS LAST LIMIT $2",
+            )
+            .bind(phone)
+            .bind(i64::from(limit.min($crate::directory::MAX_LOOKUP)))
+            .fetch_all(&self.$pool)
+            .await?
+            .iter()
+            .map(|row| $crate::directory::decode(sqlx::Row::try_get::<&str, _>(row, 0)?))
+            .collect()
+        }
+
+        async fn directory_stats(&self) -> Result<$crate::directory::DirectoryStats, $crate::Error> {
+            let row = sqlx::query(
+                "SELECT (SELECT count(*) FROM directory_meetings), \
+                 (SELECT count(*) FROM directory_calls)",
+            )
+            .fetch_one(&self.$pool)
+            .await?;
+            Ok($crate::directory::DirectoryStats {
+                meetings: sqlx::Row::try_get::<i64, _>(&row, 0)? as u64,
+                calls: sqlx::Row::try_get::<i64, _>(&row, 1)? as u64,
+            })
+        }
+
+        async fn mark(
+            &self,
+            recipe: &str,
+            key: &str,
+        ) -> Result<Option<$crate::directory::Mark>, $crate::Error> {
+            let row = sqlx::query("SELECT value, at FROM recipe_marks WHERE recipe = $1 AND key = $2")
+                .bind(recipe)
+                .bind(key)
+                .fetch_optional(&self.$pool)
+                .await?;
+            row.map(|r| {
+                Ok($crate::directory::Mark {
+                    value: sqlx::Row::try_get(&r, 0)?,
+                    at: $crate::rows::millis(sqlx::Row::try_get(&r, 1)?)?,
+                })
+            })
+            .transpose()
+        }
+
+        async fn count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, $crate::Error> {
+            let row = sqlx::query(
+                "SELECT count(*) FROM recipe_marks \
+                 WHERE recipe = $1 AND substr(key, 1, length($2)) = $2",
+            )
+            .bind(recipe)
+            .bind(prefix)
+            .fetch_one(&self.$pool)
+            .await?;
+            Ok(sqlx::Row::try_get::<i64, _>(&row, 0)? as u64)
+        }
+        }
+    };
+}
+pub(crate) use impl_directory;
 
 pub(crate) fn encode<T: Serialize>(record: &T) -> Result<String, crate::Error> {
     serde_json::to_string(record).map_err(|e| crate::Error::Corrupt(e.to_string()))

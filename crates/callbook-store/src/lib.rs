@@ -28,8 +28,8 @@ mod store;
 
 pub use delivery::*;
 pub use directory::{
-    Agent, Answer, CallRecord, DirectoryStats, Line, Mark, Meeting, MeetingChange, MeetingDetails,
-    MeetingStatus, PersonKey, Stamped,
+    Agent, Answer, CallRecord, Directory, DirectoryStats, Line, Mark, Meeting, MeetingChange,
+    MeetingDetails, MeetingStatus, PersonKey, Stamped,
 };
 pub use error::Error;
 pub use filter::{EventFilter, glob};

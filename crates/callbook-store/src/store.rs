@@ -6,15 +6,16 @@ use crate::delivery::{
     AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationCounts,
     DestinationState, Lease, Outcome, PurgeReport, QueueStats, Replay,
 };
-use crate::directory::{CallRecord, DirectoryStats, Mark, Meeting, PersonKey};
+use crate::directory::Directory;
 use crate::model::{EventId, EventPage, EventQuery, InsertOutcome, NewEvent, StoredEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// A durable event store.
+/// The directory's methods ([`Directory`]) come with every store.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Directory + Send + Sync + 'static {
     /// Stores an event, or finds the one already stored under the same source and
     /// de-duplication key. When this returns `Ok`, the event is durable at the configured level.
     async fn insert_event(&self, event: NewEvent) -> Result<InsertOutcome, Error>;
@@ -100,50 +101,6 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes events received before `cutoff`, with their deliveries and attempts, and frees
     /// the space.
     async fn purge(&self, cutoff: DateTime<Utc>) -> Result<PurgeReport, Error>;
-
-    /// Merges a view of a meeting into the directory (see [`Meeting::merge`]) and returns the
-    /// merged meeting.
-    async fn merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error>;
-
-    /// Merges many views of meetings at once (a backfill): one transaction on SQLite; on
-    /// PostgreSQL new meetings go in one statement and the rest merge one by one.
-    async fn merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error>;
-
-    /// Merges a view of a call into the directory and returns the merged call.
-    async fn merge_call(&self, call: CallRecord) -> Result<CallRecord, Error>;
-
-    /// A person's meetings with details, latest start first, at most `limit`.
-    async fn meetings(&self, who: &PersonKey, limit: u32) -> Result<Vec<Meeting>, Error>;
-
-    /// One meeting by its invitee URI.
-    async fn meeting(&self, invitee: &str) -> Result<Option<Meeting>, Error>;
-
-    /// Calls with an E.164 number, latest first, at most `limit`.
-    async fn calls(&self, phone: &str, limit: u32) -> Result<Vec<CallRecord>, Error>;
-
-    /// How many records the directory holds.
-    async fn directory_stats(&self) -> Result<DirectoryStats, Error>;
-
-    /// Sets a recipe's mark unless one exists that is newer than `replace_before` (`None`:
-    /// never replace). Returns whether it was set; two callers racing for one absent mark
-    /// cannot both win.
-    async fn put_mark(
-        &self,
-        recipe: &str,
-        key: &str,
-        value: Option<&str>,
-        now: DateTime<Utc>,
-        replace_before: Option<DateTime<Utc>>,
-    ) -> Result<bool, Error>;
-
-    /// Removes a recipe's mark.
-    async fn remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error>;
-
-    /// How many marks of a recipe have keys starting with `prefix`.
-    async fn count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, Error>;
-
-    /// A recipe's mark.
-    async fn mark(&self, recipe: &str, key: &str) -> Result<Option<Mark>, Error>;
 
     /// Flushes pending writes and closes connections.
     async fn close(&self);

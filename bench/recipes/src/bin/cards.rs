@@ -31,16 +31,20 @@ type Shared = Arc<Mutex<Seen>>;
 
 async fn standin() -> (String, Shared) {
     let seen: Shared = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let next_id = Arc::new(std::sync::atomic::AtomicI64::new(1));
     let app = Router::new()
         .route(
             "/v1/contacts/search",
-            get(|State((s, _)): State<(Shared, Arc<std::sync::atomic::AtomicI64>)>| async move {
-                s.lock().unwrap().bulk_requests += 1;
-                axum::Json(json!({"contacts": [], "meta": {"count": 0, "total": 0}}))
-            }),
+            get(
+                |State((s, _)): State<(Shared, Arc<std::sync::atomic::AtomicI64>)>| async move {
+                    s.lock().unwrap().bulk_requests += 1;
+                    axum::Json(json!({"contacts": [], "meta": {"count": 0, "total": 0}}))
+                },
+            ),
         )
         .route(
             "/v1/contacts",
@@ -48,7 +52,9 @@ async fn standin() -> (String, Shared) {
                 |State((s, ids)): State<(Shared, Arc<std::sync::atomic::AtomicI64>)>,
                  axum::Json(mut body): axum::Json<Value>| async move {
                     s.lock().unwrap().bulk_requests += 1;
-                    body["id"] = ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed).into();
+                    body["id"] = ids
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                        .into();
                     (StatusCode::CREATED, axum::Json(json!({ "contact": body })))
                 },
             ),
@@ -58,7 +64,11 @@ async fn standin() -> (String, Shared) {
             post(
                 |State((s, _)): State<(Shared, Arc<std::sync::atomic::AtomicI64>)>,
                  Path(id): Path<i64>| async move {
-                    s.lock().unwrap().cards.entry(id).or_insert_with(Instant::now);
+                    s.lock()
+                        .unwrap()
+                        .cards
+                        .entry(id)
+                        .or_insert_with(Instant::now);
                     StatusCode::CREATED
                 },
             ),
@@ -70,7 +80,8 @@ async fn standin() -> (String, Shared) {
 
 fn booking(n: u64) -> Vec<u8> {
     let start = chrono::Utc::now() + chrono::Duration::days(2);
-    let iso = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let iso =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     serde_json::to_vec(&json!({
         "event": "invitee.created",
         "created_at": iso(chrono::Utc::now()),
@@ -130,7 +141,9 @@ fn pending(v: &Value, name: &str) -> u64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let bin = args.next().unwrap_or_else(|| "target/release/callbook".into());
+    let bin = args
+        .next()
+        .unwrap_or_else(|| "target/release/callbook".into());
     let backlog: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let calls: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
     let rpm: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(60);
@@ -176,7 +189,10 @@ async fn main() {
         let (client, base) = (client.clone(), base.clone());
         async move {
             let body = booking(n);
-            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
             let header = callbook_signature::calendly::sign(KEY.as_bytes(), t as i64, &body);
             let r = client
                 .post(format!("{base}/webhooks/calendly/cal"))
@@ -190,12 +206,20 @@ async fn main() {
     });
     use futures_util::StreamExt;
     sends.buffer_unordered(16).collect::<Vec<()>>().await;
-    println!("backlog: {backlog} bookings sent in {:.1?}", started.elapsed());
+    println!(
+        "backlog: {backlog} bookings sent in {:.1?}",
+        started.elapsed()
+    );
     // The directory handler reads them without calling Aircall; wait until it has.
     loop {
         let v = recipes(&client, &base).await;
         if v["directory"]["meetings"].as_u64().unwrap_or(0) >= backlog {
-            println!("directory: {} meetings after {:.1?}; contact sync pending: {}", v["directory"]["meetings"], started.elapsed(), pending(&v, "contacts"));
+            println!(
+                "directory: {} meetings after {:.1?}; contact sync pending: {}",
+                v["directory"]["meetings"],
+                started.elapsed(),
+                pending(&v, "contacts")
+            );
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -227,7 +251,9 @@ async fn main() {
         let seen = seen.lock().unwrap();
         for (id, at) in &sent {
             match seen.cards.get(id) {
-                Some(got) => h.record(got.duration_since(*at).as_micros() as u64).unwrap(),
+                Some(got) => h
+                    .record(got.duration_since(*at).as_micros() as u64)
+                    .unwrap(),
                 None => missing += 1,
             }
         }
@@ -244,6 +270,9 @@ async fn main() {
         h.value_at_quantile(0.99) as f64 / 1000.0,
         h.max() as f64 / 1000.0
     );
-    println!("contact sync still pending at the end: {} (the backlog)", pending(&v, "contacts"));
+    println!(
+        "contact sync still pending at the end: {} (the backlog)",
+        pending(&v, "contacts")
+    );
     let _ = child.kill().await;
 }

@@ -23,13 +23,15 @@ fn email(person: u64) -> String {
 fn meetings_of(p: u64, now: DateTime<Utc>) -> Vec<Meeting> {
     (0..=(p % 3))
         .map(|k| {
-            let invitee = format!("https://api.calendly.com/scheduled_events/E{p}x{k}/invitees/I{p}x{k}");
+            let invitee =
+                format!("https://api.calendly.com/scheduled_events/E{p}x{k}/invitees/I{p}x{k}");
             let mut d = MeetingDetails::new(format!("E{p}x{k}"), format!("Person {p}"), now);
             d.phone = Some(phone(p));
             d.email = Some(email(p));
             d.event_name = Some("Discovery call".into());
             d.timezone = Some("America/Sao_Paulo".into());
-            d.start = Some(now + Duration::days(k as i64 * 7 - 7) + Duration::minutes(p as i64 % 600));
+            d.start =
+                Some(now + Duration::days(k as i64 * 7 - 7) + Duration::minutes(p as i64 % 600));
             d.reschedule_url = Some(format!("https://calendly.com/reschedulings/I{p}x{k}"));
             Meeting::from_change(invitee, &MeetingChange::Booked, Some(d))
         })
@@ -52,13 +54,17 @@ fn report(name: &str, h: &Histogram<u64>) {
 async fn main() {
     let mut args = std::env::args().skip(1);
     let backend = args.next().unwrap_or_else(|| "sqlite".into());
-    let target: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let target: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let lookups: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let dir = tempfile::tempdir().expect("tmp");
     let pg;
     let url = match backend.as_str() {
         "postgres" => {
-            pg = callbook_testpg::Server::private().expect("PostgreSQL binaries (initdb, postgres)");
+            pg =
+                callbook_testpg::Server::private().expect("PostgreSQL binaries (initdb, postgres)");
             pg.fresh_database()
         }
         _ => format!("sqlite://{}", dir.path().join("directory.db").display()),
@@ -85,7 +91,10 @@ async fn main() {
         }
         person += 1;
         if batch.len() >= 5000 {
-            store.merge_meetings(std::mem::take(&mut batch)).await.expect("fill");
+            store
+                .merge_meetings(std::mem::take(&mut batch))
+                .await
+                .expect("fill");
         }
     }
     store.merge_meetings(batch).await.expect("fill");
@@ -108,11 +117,17 @@ async fn main() {
         let p = rng.gen_range(0..person);
         let t = Instant::now();
         let found = if i % 2 == 0 {
-            let found = store.meetings(&PersonKey::Phone(phone(p)), 100).await.expect("lookup");
+            let found = store
+                .meetings(&PersonKey::Phone(phone(p)), 100)
+                .await
+                .expect("lookup");
             by_phone.record(t.elapsed().as_micros() as u64).unwrap();
             found
         } else {
-            let found = store.meetings(&PersonKey::Email(email(p)), 100).await.expect("lookup");
+            let found = store
+                .meetings(&PersonKey::Email(email(p)), 100)
+                .await
+                .expect("lookup");
             by_email.record(t.elapsed().as_micros() as u64).unwrap();
             found
         };

@@ -84,6 +84,7 @@ impl TypedWebhook {
 /// It is not itself a `std::error::Error`, so that every error converts into it with `?`.
 pub struct HandlerError {
     permanent: bool,
+    later: Option<Duration>,
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -93,9 +94,26 @@ impl HandlerError {
     pub fn retry(message: impl Into<String>) -> Self {
         Self {
             permanent: false,
+            later: None,
             message: message.into(),
             source: None,
         }
+    }
+
+    /// Not now: the event is put back, to be handed over again after `after` (at least one
+    /// second), with no attempt recorded and the circuit breaker untouched. For a handler
+    /// that must wait for something it knows about (a rate budget, quiet hours) longer than
+    /// its attempt may take.
+    pub fn later(after: Duration, message: impl Into<String>) -> Self {
+        Self {
+            later: Some(after.max(Duration::from_secs(1))),
+            ..Self::retry(message)
+        }
+    }
+
+    /// When the event should be handed over again, for [`HandlerError::later`].
+    pub fn later_after(&self) -> Option<Duration> {
+        self.later
     }
 
     /// A failure no retry will change (an event this handler cannot use, a request the
@@ -142,6 +160,7 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for HandlerError {
     fn from(e: E) -> Self {
         Self {
             permanent: false,
+            later: None,
             message: e.to_string(),
             source: Some(Box::new(e)),
         }

@@ -278,6 +278,7 @@ impl Engine {
     ) {
         let started = Instant::now();
         let attempted_at = Utc::now();
+        let mut later = None;
         let result = match &dest.target {
             Target::Http { .. } => http::send(&self.clients, &dest.target, &delivery).await,
             Target::Handler { handler, timeout } => {
@@ -293,6 +294,10 @@ impl Engine {
                 match tokio::time::timeout(*timeout, handler.handle(&event)).await {
                     Ok(Ok(())) => http::AttemptResult::success(None, None),
                     Ok(Err(e)) if e.is_permanent() => http::AttemptResult::permanent(e.message()),
+                    Ok(Err(e)) if e.later_after().is_some() => {
+                        later = e.later_after();
+                        http::AttemptResult::failure(None, e.message(), None, None)
+                    }
                     Ok(Err(e)) => http::AttemptResult::failure(None, e.message(), None, None),
                     Err(_) => {
                         http::AttemptResult::failure(None, "handler timed out".into(), None, None)
@@ -306,6 +311,15 @@ impl Engine {
         // only claims for destinations with a backlog; the timer finds everything else).
         if !dest.backlog.is_empty() {
             self.wake.notify_one();
+        }
+        if let Some(after) = later {
+            // Not an attempt: the handler asked to have the event again later.
+            let at = Utc::now() + chrono::Duration::from_std(after).unwrap_or_default();
+            tracing::debug!(destination = %dest.name, delivery = %delivery.id, ?after, "handed back for later");
+            if let Err(e) = self.store.postpone(delivery.id, &delivery.lease, at).await {
+                tracing::error!(delivery = %delivery.id, error = %e, "postponement not recorded");
+            }
+            return;
         }
         let attempts_after = delivery.attempts + 1;
         let metrics = self.metrics.get(&*dest.name);

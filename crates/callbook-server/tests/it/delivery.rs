@@ -1000,3 +1000,61 @@ async fn handlers_get_the_typed_event_and_can_fail_for_good_or_time_out() {
     assert_eq!(slow.seen.lock().expect("lock").clone()[0].1, 1);
     s.stop().await;
 }
+
+/// Hands every event back once (`later`), then takes it.
+struct Patient {
+    calls: Mutex<Vec<Instant>>,
+}
+
+#[callbook_server::async_trait]
+impl callbook_server::EventHandler for Patient {
+    async fn handle(
+        &self,
+        _event: &callbook_server::DeliveredEvent,
+    ) -> Result<(), callbook_server::HandlerError> {
+        let mut calls = self.calls.lock().expect("lock");
+        calls.push(Instant::now());
+        if calls.len() == 1 {
+            return Err(callbook_server::HandlerError::later(
+                Duration::from_secs(1),
+                "waiting for a budget",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_handler_may_hand_an_event_back_for_later_without_failing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let patient = Arc::new(Patient {
+        calls: Mutex::default(),
+    });
+    // One failure would open the breaker: a hand-back must not count as one.
+    let strict = FAST.replace(
+        "breaker_failures = 100",
+        "breaker_failures = 1\nbreaker_cooldown_secs = 60",
+    );
+    let server = Server::from_config(admin_config(&dir, &strict))
+        .await
+        .expect("server")
+        .add_handler(callbook_server::Handler::new("patient"), patient.clone())
+        .expect("handler");
+    let s = Running::serve(server).await;
+    s.send("LATER1").await;
+    let done = s
+        .wait_delivery("patient", |d| d["state"] == "succeeded")
+        .await;
+    let attempts = done["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 1, "the hand-back is not an attempt: {done}");
+    assert!(attempts[0]["error"].is_null());
+    let calls = patient.calls.lock().expect("lock").clone();
+    assert_eq!(calls.len(), 2);
+    assert!(
+        calls[1] - calls[0] >= Duration::from_millis(900),
+        "handed over again after the second asked for"
+    );
+    let dests = s.admin("/admin/destinations").await;
+    assert_eq!(dests["destinations"][0]["breaker"], "closed");
+    s.stop().await;
+}

@@ -5,14 +5,13 @@
 use super::PostgresStore;
 use crate::Error;
 use crate::directory::{
-    CallRecord, DirectoryStats, MAX_LOOKUP, Mark, Meeting, PersonKey, decode, encode,
-    meeting_columns, replaces,
+    CallRecord, Meeting, decode, encode, impl_directory, meeting_columns, replaces,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-impl PostgresStore {
-    pub(super) async fn dir_merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error> {
+impl_directory!(PostgresStore, pool, {
+    async fn merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error> {
         let mut tx = self.pool.begin().await?;
         let (phone, email, start) = meeting_columns(&meeting);
         let inserted = sqlx::query(
@@ -54,7 +53,7 @@ impl PostgresStore {
         Ok(merged)
     }
 
-    pub(super) async fn dir_merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error> {
+    async fn merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error> {
         // New invitees in one statement per chunk; those already stored merge one by one.
         for chunk in meetings.chunks(1000) {
             let mut rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -83,14 +82,14 @@ impl PostgresStore {
             for m in chunk {
                 // A meeting twice in one chunk: the second view merges into the first.
                 if !inserted.contains(&m.invitee) || !seen.insert(m.invitee.clone()) {
-                    self.dir_merge_meeting(m.clone()).await?;
+                    self.merge_meeting(m.clone()).await?;
                 }
             }
         }
         Ok(())
     }
 
-    pub(super) async fn dir_merge_call(&self, call: CallRecord) -> Result<CallRecord, Error> {
+    async fn merge_call(&self, call: CallRecord) -> Result<CallRecord, Error> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO directory_calls (id, phone, started_at, data) VALUES ($1, $2, $3, $4) \
@@ -127,73 +126,7 @@ impl PostgresStore {
         Ok(merged)
     }
 
-    pub(super) async fn dir_meetings(
-        &self,
-        who: &PersonKey,
-        limit: u32,
-    ) -> Result<Vec<Meeting>, Error> {
-        let (sql, value) = match who {
-            PersonKey::Phone(p) => (
-                "SELECT data FROM directory_meetings WHERE phone = $1 \
-                 ORDER BY start_at DESC NULLS LAST LIMIT $2",
-                p,
-            ),
-            PersonKey::Email(e) => (
-                "SELECT data FROM directory_meetings WHERE email = $1 \
-                 ORDER BY start_at DESC NULLS LAST LIMIT $2",
-                e,
-            ),
-        };
-        sqlx::query(sql)
-            .bind(value)
-            .bind(i64::from(limit.min(MAX_LOOKUP)))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| decode(row.try_get::<&str, _>(0)?))
-            .collect()
-    }
-
-    pub(super) async fn dir_meeting(&self, invitee: &str) -> Result<Option<Meeting>, Error> {
-        sqlx::query("SELECT data FROM directory_meetings WHERE invitee = $1")
-            .bind(invitee)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| decode(row.try_get::<&str, _>(0)?))
-            .transpose()
-    }
-
-    pub(super) async fn dir_calls(
-        &self,
-        phone: &str,
-        limit: u32,
-    ) -> Result<Vec<CallRecord>, Error> {
-        sqlx::query(
-            "SELECT data FROM directory_calls WHERE phone = $1 \
-             ORDER BY started_at DESC NULLS LAST LIMIT $2",
-        )
-        .bind(phone)
-        .bind(i64::from(limit.min(MAX_LOOKUP)))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| decode(row.try_get::<&str, _>(0)?))
-        .collect()
-    }
-
-    pub(super) async fn dir_stats(&self) -> Result<DirectoryStats, Error> {
-        let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM directory_meetings), (SELECT count(*) FROM directory_calls)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(DirectoryStats {
-            meetings: row.try_get::<i64, _>(0)? as u64,
-            calls: row.try_get::<i64, _>(1)? as u64,
-        })
-    }
-
-    pub(super) async fn dir_put_mark(
+    async fn put_mark(
         &self,
         recipe: &str,
         key: &str,
@@ -238,22 +171,7 @@ impl PostgresStore {
         Ok(true)
     }
 
-    pub(super) async fn dir_mark(&self, recipe: &str, key: &str) -> Result<Option<Mark>, Error> {
-        let row = sqlx::query("SELECT value, at FROM recipe_marks WHERE recipe = $1 AND key = $2")
-            .bind(recipe)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok(Mark {
-                value: r.try_get(0)?,
-                at: crate::rows::millis(r.try_get(1)?)?,
-            })
-        })
-        .transpose()
-    }
-
-    pub(super) async fn dir_remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error> {
+    async fn remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error> {
         sqlx::query("DELETE FROM recipe_marks WHERE recipe = $1 AND key = $2")
             .bind(recipe)
             .bind(key)
@@ -261,15 +179,4 @@ impl PostgresStore {
             .await?;
         Ok(())
     }
-
-    pub(super) async fn dir_count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, Error> {
-        let row = sqlx::query(
-            "SELECT count(*) FROM recipe_marks WHERE recipe = $1 AND left(key, length($2)) = $2",
-        )
-        .bind(recipe)
-        .bind(prefix)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get::<i64, _>(0)? as u64)
-    }
-}
+});

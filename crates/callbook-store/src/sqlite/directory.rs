@@ -5,20 +5,18 @@ use super::SqliteStore;
 use super::writer::in_transaction;
 use crate::Error;
 use crate::directory::{
-    CallRecord, DirectoryStats, MAX_LOOKUP, Mark, Meeting, PersonKey, decode, encode,
-    meeting_columns, replaces,
+    CallRecord, Meeting, decode, encode, impl_directory, meeting_columns, replaces,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
-use sqlx::Row;
 
-impl SqliteStore {
-    pub(super) async fn dir_merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error> {
+impl_directory!(SqliteStore, readers, {
+    async fn merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error> {
         self.write(move |conn| in_transaction(conn, |tx| merge_meeting(tx, meeting)))
             .await
     }
 
-    pub(super) async fn dir_merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error> {
+    async fn merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error> {
         self.write(move |conn| {
             in_transaction(conn, |tx| {
                 for m in meetings {
@@ -30,7 +28,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn dir_merge_call(&self, call: CallRecord) -> Result<CallRecord, Error> {
+    async fn merge_call(&self, call: CallRecord) -> Result<CallRecord, Error> {
         self.write(move |conn| {
             in_transaction(conn, |tx| {
                 let stored: Option<String> = tx
@@ -59,72 +57,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn dir_meetings(
-        &self,
-        who: &PersonKey,
-        limit: u32,
-    ) -> Result<Vec<Meeting>, Error> {
-        let (sql, value) = match who {
-            PersonKey::Phone(p) => (
-                "SELECT data FROM directory_meetings WHERE phone = ?1 \
-                 ORDER BY start_at DESC LIMIT ?2",
-                p,
-            ),
-            PersonKey::Email(e) => (
-                "SELECT data FROM directory_meetings WHERE email = ?1 \
-                 ORDER BY start_at DESC LIMIT ?2",
-                e,
-            ),
-        };
-        sqlx::query(sql)
-            .bind(value)
-            .bind(limit.min(MAX_LOOKUP))
-            .fetch_all(&self.readers)
-            .await?
-            .iter()
-            .map(|row| decode(row.try_get::<&str, _>(0)?))
-            .collect()
-    }
-
-    pub(super) async fn dir_meeting(&self, invitee: &str) -> Result<Option<Meeting>, Error> {
-        sqlx::query("SELECT data FROM directory_meetings WHERE invitee = ?1")
-            .bind(invitee)
-            .fetch_optional(&self.readers)
-            .await?
-            .map(|row| decode(row.try_get::<&str, _>(0)?))
-            .transpose()
-    }
-
-    pub(super) async fn dir_calls(
-        &self,
-        phone: &str,
-        limit: u32,
-    ) -> Result<Vec<CallRecord>, Error> {
-        sqlx::query(
-            "SELECT data FROM directory_calls WHERE phone = ?1 ORDER BY started_at DESC LIMIT ?2",
-        )
-        .bind(phone)
-        .bind(limit.min(MAX_LOOKUP))
-        .fetch_all(&self.readers)
-        .await?
-        .iter()
-        .map(|row| decode(row.try_get::<&str, _>(0)?))
-        .collect()
-    }
-
-    pub(super) async fn dir_stats(&self) -> Result<DirectoryStats, Error> {
-        let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM directory_meetings), (SELECT count(*) FROM directory_calls)",
-        )
-        .fetch_one(&self.readers)
-        .await?;
-        Ok(DirectoryStats {
-            meetings: row.try_get::<i64, _>(0)? as u64,
-            calls: row.try_get::<i64, _>(1)? as u64,
-        })
-    }
-
-    pub(super) async fn dir_put_mark(
+    async fn put_mark(
         &self,
         recipe: &str,
         key: &str,
@@ -153,22 +86,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn dir_mark(&self, recipe: &str, key: &str) -> Result<Option<Mark>, Error> {
-        let row = sqlx::query("SELECT value, at FROM recipe_marks WHERE recipe = ?1 AND key = ?2")
-            .bind(recipe)
-            .bind(key)
-            .fetch_optional(&self.readers)
-            .await?;
-        row.map(|r| {
-            Ok(Mark {
-                value: r.try_get(0)?,
-                at: crate::rows::millis(r.try_get(1)?)?,
-            })
-        })
-        .transpose()
-    }
-
-    pub(super) async fn dir_remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error> {
+    async fn remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error> {
         let (recipe, key) = (recipe.to_owned(), key.to_owned());
         self.write(move |conn| {
             conn.prepare_cached("DELETE FROM recipe_marks WHERE recipe = ?1 AND key = ?2")?
@@ -177,18 +95,7 @@ impl SqliteStore {
         })
         .await
     }
-
-    pub(super) async fn dir_count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, Error> {
-        let row = sqlx::query(
-            "SELECT count(*) FROM recipe_marks WHERE recipe = ?1 AND substr(key, 1, length(?2)) = ?2",
-        )
-        .bind(recipe)
-        .bind(prefix)
-        .fetch_one(&self.readers)
-        .await?;
-        Ok(row.try_get::<i64, _>(0)? as u64)
-    }
-}
+});
 
 /// Reads the stored meeting, merges, writes back (in the caller's transaction).
 fn merge_meeting(tx: &rusqlite::Connection, meeting: Meeting) -> Result<Meeting, Error> {

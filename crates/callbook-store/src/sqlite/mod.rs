@@ -20,7 +20,6 @@ use crate::delivery::{
     AttemptRecord, Claimed, Delivery, DeliveryId, DeliveryPage, DeliveryQuery, DestinationState,
     Lease, Outcome, PurgeReport, QueueStats, Replay,
 };
-use crate::directory::{CallRecord, DirectoryStats, Mark, Meeting, PersonKey};
 use crate::model::{
     DEFAULT_PAGE, EventId, EventPage, EventQuery, InsertOutcome, MAX_PAGE, NewEvent, StoredEvent,
 };
@@ -932,58 +931,6 @@ impl Store for SqliteStore {
 
     fn intake_stats(&self) -> Option<crate::IntakeStats> {
         Some(self.intake_gauges.read())
-    }
-
-    async fn merge_meeting(&self, meeting: Meeting) -> Result<Meeting, Error> {
-        self.dir_merge_meeting(meeting).await
-    }
-
-    async fn merge_meetings(&self, meetings: Vec<Meeting>) -> Result<(), Error> {
-        self.dir_merge_meetings(meetings).await
-    }
-
-    async fn merge_call(&self, call: CallRecord) -> Result<CallRecord, Error> {
-        self.dir_merge_call(call).await
-    }
-
-    async fn meetings(&self, who: &PersonKey, limit: u32) -> Result<Vec<Meeting>, Error> {
-        self.dir_meetings(who, limit).await
-    }
-
-    async fn meeting(&self, invitee: &str) -> Result<Option<Meeting>, Error> {
-        self.dir_meeting(invitee).await
-    }
-
-    async fn calls(&self, phone: &str, limit: u32) -> Result<Vec<CallRecord>, Error> {
-        self.dir_calls(phone, limit).await
-    }
-
-    async fn directory_stats(&self) -> Result<DirectoryStats, Error> {
-        self.dir_stats().await
-    }
-
-    async fn put_mark(
-        &self,
-        recipe: &str,
-        key: &str,
-        value: Option<&str>,
-        now: DateTime<Utc>,
-        replace_before: Option<DateTime<Utc>>,
-    ) -> Result<bool, Error> {
-        self.dir_put_mark(recipe, key, value, now, replace_before)
-            .await
-    }
-
-    async fn remove_mark(&self, recipe: &str, key: &str) -> Result<(), Error> {
-        self.dir_remove_mark(recipe, key).await
-    }
-
-    async fn count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, Error> {
-        self.dir_count_marks(recipe, prefix).await
-    }
-
-    async fn mark(&self, recipe: &str, key: &str) -> Result<Option<Mark>, Error> {
-        self.dir_mark(recipe, key).await
     }
 
     async fn close(&self) {
