@@ -8,6 +8,10 @@ use callbook_models::aircall::{Contact, ContactDetail, ContactFields};
 use callbook_server::{DeliveredEvent, EventHandler, HandlerError, async_trait};
 use callbook_store::{Meeting, MeetingDetails, MeetingStatus, PersonKey};
 use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+/// How long one attempt waits for Aircall's budget, all its requests together.
+const BUDGET_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Where callbook's part of a contact's `information` starts and ends; text outside is kept.
 const BLOCK_START: &str = "[callbook]";
@@ -41,7 +45,11 @@ impl ContactSync {
 
     /// The contact a person has: the one this recipe made or found before, else one Aircall
     /// finds by phone, then by email.
-    async fn find(&self, keys: &[(String, PersonKey)]) -> Result<Option<Contact>, HandlerError> {
+    async fn find(
+        &self,
+        keys: &[(String, PersonKey)],
+        deadline: Instant,
+    ) -> Result<Option<Contact>, HandlerError> {
         for (mark, _) in keys {
             let Some(id) = self.ctx.store.mark(&self.name, mark).await? else {
                 continue;
@@ -49,7 +57,7 @@ impl ContactSync {
             let Some(id) = id.value.and_then(|v| v.parse::<i64>().ok()) else {
                 continue;
             };
-            self.ctx.spend(Priority::Bulk).await?;
+            self.ctx.spend_by(Priority::Bulk, deadline).await?;
             match self.aircall.contact(id).await {
                 Ok(contact) => return Ok(Some(contact)),
                 // Deleted in Aircall since: look again.
@@ -63,7 +71,7 @@ impl ContactSync {
                 PersonKey::Email(e) => SearchContacts::new().email(e.clone()),
                 _ => continue,
             };
-            self.ctx.spend(Priority::Bulk).await?;
+            self.ctx.spend_by(Priority::Bulk, deadline).await?;
             let page = self
                 .aircall
                 .search_contacts(filter)
@@ -173,6 +181,9 @@ impl ContactSync {
         details: MeetingDetails,
         keys: Vec<(String, PersonKey)>,
     ) -> Result<(), HandlerError> {
+        // Every Aircall request of this attempt waits for the budget until then at most;
+        // beyond, the event is handed back for later, well within the attempt's timeout.
+        let deadline = Instant::now() + BUDGET_WAIT;
         // The directory first (merging twice is harmless), so the block shows the person's
         // whole booking history, whatever order the events came in.
         self.ctx.store.merge_meeting(meeting).await?;
@@ -188,8 +199,11 @@ impl ContactSync {
             .unwrap_or(&details);
         let block = info_block(shown, now);
 
-        let contact = match self.find(&keys).await? {
-            Some(existing) => self.update(existing, newest, &details, &block).await?,
+        let contact = match self.find(&keys, deadline).await? {
+            Some(existing) => {
+                self.update(existing, newest, &details, &block, deadline)
+                    .await?
+            }
             None => {
                 let mut fields = ContactFields::default();
                 let (first, last) = names(newest);
@@ -217,7 +231,7 @@ impl ContactSync {
                         )
                         .await;
                 }
-                self.ctx.spend(Priority::Bulk).await?;
+                self.ctx.spend_by(Priority::Bulk, deadline).await?;
                 self.aircall
                     .create_contact(&fields)
                     .await
@@ -249,6 +263,7 @@ impl ContactSync {
         newest: &MeetingDetails,
         details: &MeetingDetails,
         block: &str,
+        deadline: Instant,
     ) -> Result<Contact, HandlerError> {
         let (first, last) = names(newest);
         let information = with_block(contact.information.as_deref(), block);
@@ -265,7 +280,7 @@ impl ContactSync {
         let id = contact.id;
         let mut contact = contact;
         if fields != ContactFields::default() {
-            self.ctx.spend(Priority::Bulk).await?;
+            self.ctx.spend_by(Priority::Bulk, deadline).await?;
             contact = self
                 .aircall
                 .update_contact(id, &fields)
@@ -278,7 +293,7 @@ impl ContactSync {
                 .iter()
                 .any(|p| self.ctx.phones.e164(&p.value).as_deref() == Some(phone.as_str()));
             if !known {
-                self.ctx.spend(Priority::Bulk).await?;
+                self.ctx.spend_by(Priority::Bulk, deadline).await?;
                 self.aircall
                     .add_phone_detail(id, &ContactDetail::new("Calendly", phone.clone()))
                     .await
@@ -291,7 +306,7 @@ impl ContactSync {
                 .iter()
                 .any(|e| e.value.eq_ignore_ascii_case(email));
             if !known {
-                self.ctx.spend(Priority::Bulk).await?;
+                self.ctx.spend_by(Priority::Bulk, deadline).await?;
                 self.aircall
                     .add_email_detail(id, &ContactDetail::new("Calendly", email.clone()))
                     .await

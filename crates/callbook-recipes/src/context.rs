@@ -83,6 +83,18 @@ impl Context {
             crate::Priority::Urgent => std::time::Duration::from_secs(5),
             crate::Priority::Bulk => std::time::Duration::from_secs(20),
         };
+        self.spend_by(priority, tokio::time::Instant::now() + max_wait)
+            .await
+    }
+
+    /// Waits for Aircall's budget until `deadline` at most (an attempt that needs several
+    /// requests shares one deadline among them, so that it ends well within its timeout).
+    pub(crate) async fn spend_by(
+        &self,
+        priority: crate::Priority,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), HandlerError> {
+        let max_wait = deadline.saturating_duration_since(tokio::time::Instant::now());
         self.budget
             .acquire_within(priority, max_wait)
             .await

@@ -1,9 +1,10 @@
 //! Insight-card latency while contact sync drains a backlog: `cards PATH_TO_CALLBOOK
-//! [BACKLOG] [CALLS] [REQUESTS_PER_MINUTE]`.
+//! [BACKLOG] [CALLS] [REQUESTS_PER_MINUTE] [CALL_INTERVAL_MS]`.
 //!
 //! Starts an Aircall stand-in and the real binary with `aircall_contact_sync` and
 //! `aircall_insight_card` sharing one Aircall budget, sends BACKLOG signed `invitee.created`
-//! webhooks (each a contact to sync), then a `call.created` from a booked number every 250 ms.
+//! webhooks (each a contact to sync), then a `call.created` from a booked number at half the
+//! budget's rate (every 2 s at Aircall's default 60 a minute).
 //! The latency of a card is from the moment its webhook is sent to the moment the stand-in
 //! receives the card, both on this process's clock.
 
@@ -147,6 +148,11 @@ async fn main() {
     let backlog: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let calls: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
     let rpm: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(60);
+    // Calls arrive at half the budget: Aircall could not take more cards than its budget.
+    let interval_ms: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(120_000 / rpm.max(1));
     let (aircall, seen) = standin().await;
     let dir = tempfile::tempdir().unwrap();
     let listen = {
@@ -226,7 +232,7 @@ async fn main() {
     }
 
     let mut sent = HashMap::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut tick = tokio::time::interval(Duration::from_millis(interval_ms));
     for k in 0..calls {
         tick.tick().await;
         let id = 1_000_000 + k as i64;
@@ -274,5 +280,43 @@ async fn main() {
         "contact sync still pending at the end: {} (the backlog)",
         pending(&v, "contacts")
     );
+    // Why contact-sync attempts failed, over all its deliveries.
+    let mut errors: HashMap<String, u32> = HashMap::new();
+    let mut cursor = String::new();
+    loop {
+        let page: Value = client
+            .get(format!(
+                "{base}/admin/deliveries?destination=contacts&limit=1000{cursor}"
+            ))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("admin")
+            .json()
+            .await
+            .expect("json");
+        for d in page["deliveries"].as_array().into_iter().flatten() {
+            if let Some(e) = d["last_error"].as_str() {
+                *errors.entry(e.to_owned()).or_default() += 1;
+                if std::env::var_os("BENCH_DEBUG").is_some() {
+                    let detail: Value = client
+                        .get(format!("{base}/admin/deliveries/{}", d["id"].as_str().unwrap_or("")))
+                        .bearer_auth(ADMIN)
+                        .send()
+                        .await
+                        .expect("admin")
+                        .json()
+                        .await
+                        .expect("json");
+                    eprintln!("{detail}");
+                }
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    println!("contact sync attempts that failed, by error: {errors:?}");
     let _ = child.kill().await;
 }

@@ -1,5 +1,5 @@
-//! Directory lookups with many meetings stored: `directory [sqlite|postgres]
-//! [MEETINGS] [LOOKUPS]`. Fills the directory (people with one to three meetings each, a few
+//! Directory lookups with many meetings stored: `directory [sqlite|postgres://URL]
+//! [MEETINGS] [LOOKUPS]` (bench/recipes.sh runs both, with a throwaway PostgreSQL). Fills the directory (people with one to three meetings each, a few
 //! calls), then times lookups by phone and by email through the store, and the whole card a
 //! call would get (meetings and calls) through callbook-recipes. Prints percentiles in µs.
 
@@ -60,14 +60,15 @@ async fn main() {
         .unwrap_or(1_000_000);
     let lookups: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let dir = tempfile::tempdir().expect("tmp");
-    let pg;
-    let url = match backend.as_str() {
-        "postgres" => {
-            pg =
-                callbook_testpg::Server::private().expect("PostgreSQL binaries (initdb, postgres)");
-            pg.fresh_database()
-        }
-        _ => format!("sqlite://{}", dir.path().join("directory.db").display()),
+    let url = if backend.starts_with("postgres") {
+        backend.clone()
+    } else {
+        format!("sqlite://{}", dir.path().join("directory.db").display())
+    };
+    let backend = if backend.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
     };
     let store: Arc<dyn Store> = callbook_store::open(&url, callbook_store::Durability::Process)
         .await
