@@ -137,7 +137,7 @@ async fn recipe_counts(
         info.failed = counts.retrying;
         info.pending = counts.pending;
         info.dead = counts.dead;
-        info.skipped = ctx.store.count_marks(&r.name, "skip:").await?;
+        info.skipped = ctx.store.count_marks(&r.name, "event:skip:").await?;
         out.push(info);
     }
     Ok(RecipesBody {

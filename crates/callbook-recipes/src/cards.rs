@@ -56,7 +56,7 @@ impl EventHandler for InsightCards {
                 .skip(&self.name, event, "anonymous or unreadable number")
                 .await;
         };
-        let card_mark = format!("card:{}", call.id);
+        let card_mark = format!("event:card:{}", call.id);
         if self.ctx.store.mark(&self.name, &card_mark).await?.is_some() {
             return self
                 .ctx

@@ -112,7 +112,7 @@ impl Context {
         self.store
             .put_mark(
                 recipe,
-                &format!("skip:{}", event.id),
+                &format!("event:skip:{}", event.id),
                 Some(reason),
                 Utc::now(),
                 None,

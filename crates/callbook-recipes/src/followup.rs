@@ -172,7 +172,7 @@ impl EventHandler for MissedCallFollowup {
                 .skip(&self.name, event, "the call names no Aircall number")
                 .await;
         };
-        let intent = format!("call:{}", call.id);
+        let intent = format!("event:call:{}", call.id);
         if self.ctx.store.mark(&self.name, &intent).await?.is_some() {
             return self
                 .ctx

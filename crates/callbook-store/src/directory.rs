@@ -416,9 +416,15 @@ pub trait Directory: Send + Sync {
     /// How many marks of a recipe have keys starting with `prefix`.
     async fn count_marks(&self, recipe: &str, prefix: &str) -> Result<u64, Error>;
 
-    /// A recipe's mark.
+    /// A recipe's mark. Marks whose key starts with `event:` are about one event and are
+    /// purged with the events (`delivery.retention_days`); the others are kept.
     async fn mark(&self, recipe: &str, key: &str) -> Result<Option<Mark>, Error>;
 }
+
+/// Marks about one event (keys starting with `event:`) go with the events, at the retention
+/// cutoff; the others (a person's contact, a caller's cooldown) stay.
+pub(crate) const PURGE_EVENT_MARKS: &str =
+    "DELETE FROM recipe_marks WHERE at < $1 AND substr(key, 1, 6) = 'event:'";
 
 /// How many records a lookup reads at most.
 pub(crate) const MAX_LOOKUP: u32 = 500;

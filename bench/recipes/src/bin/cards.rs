@@ -300,7 +300,10 @@ async fn main() {
                 *errors.entry(e.to_owned()).or_default() += 1;
                 if std::env::var_os("BENCH_DEBUG").is_some() {
                     let detail: Value = client
-                        .get(format!("{base}/admin/deliveries/{}", d["id"].as_str().unwrap_or("")))
+                        .get(format!(
+                            "{base}/admin/deliveries/{}",
+                            d["id"].as_str().unwrap_or("")
+                        ))
                         .bearer_auth(ADMIN)
                         .send()
                         .await

@@ -520,6 +520,10 @@ impl Store for PostgresStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        sqlx::query(crate::directory::PURGE_EVENT_MARKS)
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         // Autovacuum returns the space; nothing to do here.
         Ok(PurgeReport {

@@ -901,6 +901,7 @@ impl Store for SqliteStore {
                 )?;
                 let events =
                     tx.execute("DELETE FROM events WHERE received_at < ?1", params![cutoff])?;
+                tx.execute(crate::directory::PURGE_EVENT_MARKS, params![cutoff])?;
                 Ok(PurgeReport {
                     events: events as u64,
                     deliveries: deliveries as u64,

@@ -20,6 +20,7 @@ both_backends!(
     a_mark_is_taken_once_and_given_way_when_old,
     calls_are_found_by_number_latest_first,
     a_batch_merges_like_one_at_a_time,
+    retention_takes_marks_about_events_and_keeps_the_rest,
 );
 
 fn at(s: i64) -> DateTime<Utc> {
@@ -368,4 +369,48 @@ async fn a_batch_merges_like_one_at_a_time(db: TestDb) {
             "seed {seed}"
         );
     }
+}
+
+async fn retention_takes_marks_about_events_and_keeps_the_rest(db: TestDb) {
+    let store = db.open().await;
+    let old = Utc::now() - Duration::days(40);
+    for key in [
+        "event:skip:E1",
+        "event:card:42",
+        "contact:+14155550100",
+        "caller:+14155550100",
+    ] {
+        assert!(
+            store
+                .put_mark("r", key, Some("x"), old, None)
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        store
+            .put_mark("r", "event:skip:E2", None, Utc::now(), None)
+            .await
+            .unwrap()
+    );
+    store.purge(Utc::now() - Duration::days(30)).await.unwrap();
+    assert_eq!(
+        store.count_marks("r", "event:").await.unwrap(),
+        1,
+        "the recent one stays"
+    );
+    assert!(
+        store
+            .mark("r", "contact:+14155550100")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .mark("r", "caller:+14155550100")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
