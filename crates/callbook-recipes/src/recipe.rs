@@ -78,8 +78,10 @@ pub fn build(config: &RecipeConfig, ctx: &Context) -> Result<Recipe, crate::Erro
             NoSettings::deserialize(settings).map_err(bad_settings)?;
             (
                 Arc::new(ContactSync::new(&config.name, ctx.clone())?),
-                8,
-                30.0,
+                // Aircall's budget is the limit, not workers: two keep it busy, and an attempt
+                // may wait 30 s for the budget and still finish well within its time.
+                2,
+                90.0,
             )
         }
         "aircall_insight_card" => {

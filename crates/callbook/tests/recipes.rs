@@ -30,14 +30,14 @@ impl Drop for Gateway {
     }
 }
 
-fn config(aircall: &str, extra: &str) -> String {
+fn config(aircall: &str, extra: &str, rpm: u32) -> String {
     format!(
         "{extra}[admin]\ntoken = \"{ADMIN}\"\n\
          [delivery]\nretry_schedule_secs = [0.2, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]\njitter = 0.0\n\
          [[sources]]\nname = \"cal\"\nprovider = \"calendly\"\nsigning_keys = [\"{KEY}\"]\n\
          [[sources]]\nname = \"air\"\nprovider = \"aircall\"\ntokens = [\"{TOKEN}\"]\n\
          [aircall_api]\napi_id = \"id\"\napi_token = \"secret\"\nurl = \"{aircall}\"\n\
-         requests_per_minute = 600\n\
+         requests_per_minute = {rpm}\n\
          [directory]\ndefault_region = \"US\"\n\
          [[recipes]]\nname = \"contacts\"\nkind = \"aircall_contact_sync\"\nsources = [\"cal\"]\n\
          [[recipes]]\nname = \"cards\"\nkind = \"aircall_insight_card\"\nsources = [\"air\"]\n\
@@ -54,8 +54,16 @@ impl Gateway {
 
     /// With TOML put before the rest (a `[database]` table, say).
     async fn start_with(standin: &StandIn, head: &str) -> Self {
+        Self::start_full(standin, head, 600).await
+    }
+
+    async fn start_full(standin: &StandIn, head: &str, rpm: u32) -> Self {
         let dir = tempfile::tempdir().expect("tmp");
-        std::fs::write(dir.path().join("callbook.toml"), config(&standin.url, head)).unwrap();
+        std::fs::write(
+            dir.path().join("callbook.toml"),
+            config(&standin.url, head, rpm),
+        )
+        .unwrap();
         Self::run(dir, free_listen()).await
     }
 
@@ -554,4 +562,47 @@ async fn two_instances_on_postgres_make_one_contact_of_one_person() {
     b.settled(&["contacts"]).await;
     let contacts = aircall.snapshot(|r| r.contacts.clone());
     assert_eq!(contacts.len(), 1, "{contacts:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_budget_keeps_callbook_within_aircalls_rate_limit() {
+    // Aircall allows 20 requests a minute and says so with 429s beyond; callbook is told the
+    // same budget. Ten bookings need about thirty requests.
+    let aircall = StandIn::start(20).await;
+    let gw = Gateway::start_full(&aircall, "", 20).await;
+    for n in 0..10 {
+        gw.calendly(invitee(
+            "invitee.created",
+            &format!("R{n}"),
+            &format!("ER{n}"),
+            (
+                "Rui Neves",
+                &format!("rui{n}@example.com"),
+                Some(&format!("+1 415 555 01{n:02}")),
+            ),
+            chrono::Duration::days(1),
+            json!({}),
+        ))
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (requests, limited, contacts) =
+        aircall.snapshot(|r| (r.requests, r.limited, r.contacts.len()));
+    assert_eq!(limited, 0, "no request beyond Aircall's limit");
+    assert!(requests <= 20, "{requests} requests");
+    assert!(contacts >= 4, "the budget was used: {contacts} contacts");
+    assert!(contacts < 10, "and the rest wait: {contacts} contacts");
+    let recipes = gw.admin("/admin/recipes").await;
+    let row = recipes["recipes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "contacts")
+        .unwrap()
+        .clone();
+    assert_eq!(row["dead"], 0, "{recipes}");
+    assert_eq!(
+        row["failed"], 0,
+        "waiting for the budget is not a failure: {recipes}"
+    );
 }
