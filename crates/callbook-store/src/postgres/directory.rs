@@ -158,6 +158,9 @@ impl_directory!(PostgresStore, pool, {
                 .await?
                 .try_get(0)?;
         if !replaces(stored, replace_before) {
+            // At once: a transaction dropped open would hold the row lock until its
+            // connection is next used, stalling every other caller of this mark.
+            tx.rollback().await?;
             return Ok(false);
         }
         sqlx::query("UPDATE recipe_marks SET value = $3, at = $4 WHERE recipe = $1 AND key = $2")
