@@ -3,7 +3,6 @@
 
 use crate::budget::Priority;
 use crate::context::{Context, api_failure, local_time, pick_meeting};
-use crate::project::call_from_webhook;
 use callbook_client::aircall::AircallClient;
 use callbook_models::aircall::{InsightCard, InsightCardContent};
 use callbook_server::{DeliveredEvent, EventHandler, HandlerError, async_trait};
@@ -34,22 +33,13 @@ impl InsightCards {
 #[async_trait]
 impl EventHandler for InsightCards {
     async fn handle(&self, event: &DeliveredEvent) -> Result<(), HandlerError> {
-        let Some(webhook) = event.webhook.aircall() else {
-            return self
-                .ctx
-                .skip(&self.name, event, "not an Aircall event")
-                .await;
+        let Some(call) = self
+            .ctx
+            .call_event(&self.name, event, "call.created")
+            .await?
+        else {
+            return Ok(());
         };
-        if webhook.event.as_str() != "call.created" {
-            return self.ctx.skip(&self.name, event, "not call.created").await;
-        }
-        let Some(call) = call_from_webhook(webhook, &self.ctx.phones) else {
-            return self
-                .ctx
-                .skip(&self.name, event, "no call in the event")
-                .await;
-        };
-        let call = self.ctx.store.merge_call(call).await?;
         let Some(phone) = call.external_phone.clone() else {
             return self
                 .ctx

@@ -101,6 +101,26 @@ impl Context {
             .map_err(|wait| HandlerError::later(wait, "waiting for Aircall's request budget"))
     }
 
+    /// The call an Aircall `expected` event speaks of, merged into the directory; `None`
+    /// (the event skipped, with the reason recorded) for anything else.
+    pub(crate) async fn call_event(
+        &self,
+        recipe: &str,
+        event: &DeliveredEvent,
+        expected: &str,
+    ) -> Result<Option<callbook_store::CallRecord>, HandlerError> {
+        let reason = match event.webhook.aircall() {
+            None => "not an Aircall event",
+            Some(w) if w.event.as_str() != expected => "not the call event this recipe takes",
+            Some(w) => match crate::project::call_from_webhook(w, &self.phones) {
+                Some(call) => return Ok(Some(self.store.merge_call(call).await?)),
+                None => "no call in the event",
+            },
+        };
+        self.skip(recipe, event, reason).await?;
+        Ok(None)
+    }
+
     /// Records why a recipe left an event alone; `recipes list` counts these.
     pub(crate) async fn skip(
         &self,

@@ -2,7 +2,6 @@
 
 use crate::budget::Priority;
 use crate::context::{Context, api_failure, has_upcoming};
-use crate::project::call_from_webhook;
 use callbook_client::aircall::AircallClient;
 use callbook_models::aircall::SendMessage;
 use callbook_models::calendly::{CreateSchedulingLink, EventTypeUri};
@@ -138,22 +137,9 @@ impl MissedCallFollowup {
 #[async_trait]
 impl EventHandler for MissedCallFollowup {
     async fn handle(&self, event: &DeliveredEvent) -> Result<(), HandlerError> {
-        let Some(webhook) = event.webhook.aircall() else {
-            return self
-                .ctx
-                .skip(&self.name, event, "not an Aircall event")
-                .await;
+        let Some(call) = self.ctx.call_event(&self.name, event, "call.ended").await? else {
+            return Ok(());
         };
-        if webhook.event.as_str() != "call.ended" {
-            return self.ctx.skip(&self.name, event, "not call.ended").await;
-        }
-        let Some(call) = call_from_webhook(webhook, &self.ctx.phones) else {
-            return self
-                .ctx
-                .skip(&self.name, event, "no call in the event")
-                .await;
-        };
-        let call = self.ctx.store.merge_call(call).await?;
         if call.direction.as_deref() != Some("inbound") || call.answered() {
             return self
                 .ctx

@@ -323,6 +323,14 @@ pub struct QueueStats {
     pub dead: u64,
 }
 
+/// [`DestinationCounts`] of destination `$1`, the same SQL on both backends.
+pub(crate) const DESTINATION_COUNTS: &str = "SELECT \
+    COUNT(*) FILTER (WHERE state = 'succeeded') AS succeeded, \
+    COUNT(*) FILTER (WHERE state = 'pending' AND attempts = 0) AS pending, \
+    COUNT(*) FILTER (WHERE state = 'pending' AND attempts > 0) AS retrying, \
+    COUNT(*) FILTER (WHERE state = 'dead') AS dead \
+    FROM deliveries WHERE destination = $1";
+
 /// Deliveries of one destination by state (its whole history still stored).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

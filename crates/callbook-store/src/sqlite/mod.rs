@@ -841,17 +841,10 @@ impl Store for SqliteStore {
 
     async fn destination_counts(&self, destination: &str) -> Result<DestinationCounts, Error> {
         self.applied().await?;
-        let row = sqlx::query(
-            "SELECT \
-               COUNT(*) FILTER (WHERE state = 'succeeded') AS succeeded, \
-               COUNT(*) FILTER (WHERE state = 'pending' AND attempts = 0) AS pending, \
-               COUNT(*) FILTER (WHERE state = 'pending' AND attempts > 0) AS retrying, \
-               COUNT(*) FILTER (WHERE state = 'dead') AS dead \
-             FROM deliveries WHERE destination = ?1",
-        )
-        .bind(destination)
-        .fetch_one(&self.readers)
-        .await?;
+        let row = sqlx::query(crate::delivery::DESTINATION_COUNTS)
+            .bind(destination)
+            .fetch_one(&self.readers)
+            .await?;
         let n = |c: &str| -> Result<u64, Error> {
             Ok(u64::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0))
         };
