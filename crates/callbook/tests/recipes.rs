@@ -58,12 +58,12 @@ impl Gateway {
     }
 
     async fn start_full(standin: &StandIn, head: &str, rpm: u32) -> Self {
+        Self::start_config(&config(&standin.url, head, rpm)).await
+    }
+
+    async fn start_config(text: &str) -> Self {
         let dir = tempfile::tempdir().expect("tmp");
-        std::fs::write(
-            dir.path().join("callbook.toml"),
-            config(&standin.url, head, rpm),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("callbook.toml"), text).unwrap();
         Self::run(dir, free_listen()).await
     }
 
@@ -604,5 +604,59 @@ async fn the_shared_budget_keeps_callbook_within_aircalls_rate_limit() {
     assert_eq!(
         row["failed"], 0,
         "waiting for the budget is not a failure: {recipes}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_call_text_can_carry_a_single_use_calendly_link() {
+    use wiremock::matchers::{body_partial_json, header, method, path};
+    let aircall = StandIn::start(600).await;
+    let calendly = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/scheduling_links"))
+        .and(header("authorization", "Bearer cal-token"))
+        .and(body_partial_json(json!({
+            "max_event_count": 1,
+            "owner": "https://api.calendly.com/event_types/ET1",
+            "owner_type": "EventType"
+        })))
+        .respond_with(
+            wiremock::ResponseTemplate::new(201).set_body_json(json!({"resource": {
+                "booking_url": "https://calendly.com/d/abc-123/intro",
+                "owner": "https://api.calendly.com/event_types/ET1",
+                "owner_type": "EventType"
+            }})),
+        )
+        .expect(1)
+        .mount(&calendly)
+        .await;
+    let head = format!(
+        "[calendly_api]\ntoken = \"cal-token\"\nurl = \"{}\"\n",
+        calendly.uri()
+    );
+    let text = config(&aircall.url, &head, 600).replace(
+        "scheduling_url = \"https://calendly.com/acme/intro\"",
+        "event_type = \"https://api.calendly.com/event_types/ET1\"",
+    );
+    assert!(text.contains("event_type = "), "{text}");
+    let gw = Gateway::start_config(&text).await;
+    gw.calendly(invitee(
+        "invitee.created",
+        "S1",
+        "ES1",
+        ("Sol Dias", "sol@example.com", Some("+1 415 555 0140")),
+        chrono::Duration::days(-2),
+        json!({}),
+    ))
+    .await;
+    gw.settled(&["contacts", "directory"]).await;
+    gw.aircall(call("call.ended", 8001, "+1 415-555-0140", false))
+        .await;
+    gw.settled(&["missed-calls"]).await;
+    let messages = aircall.snapshot(|r| r.messages.clone());
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert_eq!(
+        messages[0].1["body"],
+        "Sorry we missed your call, Sol. Book here: https://calendly.com/d/abc-123/intro"
     );
 }
