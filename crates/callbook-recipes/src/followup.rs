@@ -26,7 +26,7 @@ pub struct FollowupSettings {
     #[serde(default = "default_template")]
     pub template: String,
     /// `"21:00-08:00"`: no message in these hours of the caller's day (their zone from their
-    /// latest meeting, else `timezone`); the event is retried after them.
+    /// latest meeting, else `timezone`); the event is handed back until they are over.
     pub quiet_hours: Option<String>,
     /// The zone of callers with no meeting. Default UTC.
     pub timezone: Option<String>,
@@ -186,11 +186,14 @@ impl EventHandler for MissedCallFollowup {
                 .or(self.settings.timezone.as_deref());
             let local = local_clock(now, zone);
             if in_quiet_hours(local, from, to) {
-                // Retried on the delivery schedule until the hours are over.
-                return Err(HandlerError::retry(format!(
-                    "quiet hours in the caller's zone until {}",
-                    to.format("%H:%M")
-                )));
+                // Handed back until the hours are over: not a failure, nothing recorded.
+                return Err(HandlerError::later(
+                    until(local, to),
+                    format!(
+                        "quiet hours in the caller's zone until {}",
+                        to.format("%H:%M")
+                    ),
+                ));
             }
         }
         let cooldown = Duration::seconds((self.settings.cooldown_hours * 3600.0) as i64);
@@ -296,6 +299,16 @@ fn local_clock(now: DateTime<Utc>, zone: Option<&str>) -> NaiveTime {
     }
 }
 
+/// How long from `t` until the clock next reads `to`.
+fn until(t: NaiveTime, to: NaiveTime) -> std::time::Duration {
+    let day = Duration::days(1);
+    let mut wait = to - t;
+    if wait <= Duration::zero() {
+        wait += day;
+    }
+    wait.to_std().unwrap_or_default()
+}
+
 /// Whether `t` falls in `[from, to)`, across midnight when `from > to`.
 fn in_quiet_hours(t: NaiveTime, from: NaiveTime, to: NaiveTime) -> bool {
     if from <= to {
@@ -320,5 +333,7 @@ mod tests {
         let (from, to) = parse_quiet_hours("12:00-13:00").unwrap();
         assert!(in_quiet_hours(t("12:30"), from, to));
         assert!(parse_quiet_hours("noon").is_none());
+        assert_eq!(until(t("23:30"), t("08:00")).as_secs(), 8 * 3600 + 30 * 60);
+        assert_eq!(until(t("07:59"), t("08:00")).as_secs(), 60);
     }
 }

@@ -660,3 +660,48 @@ async fn a_missed_call_text_can_carry_a_single_use_calendly_link() {
         "Sorry we missed your call, Sol. Book here: https://calendly.com/d/abc-123/intro"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_text_in_the_callers_quiet_hours_and_no_failure_either() {
+    let aircall = StandIn::start(600).await;
+    // Quiet from an hour ago to an hour from now in São Paulo (UTC-3, no daylight saving).
+    let local = chrono::Utc::now() - chrono::Duration::hours(3);
+    let (from, to) = (
+        (local - chrono::Duration::hours(1)).format("%H:%M"),
+        (local + chrono::Duration::hours(1)).format("%H:%M"),
+    );
+    let text = config(&aircall.url, "", 600).replace(
+        "cooldown_hours = 24\n",
+        &format!("cooldown_hours = 24\nquiet_hours = \"{from}-{to}\"\n"),
+    );
+    assert!(text.contains("quiet_hours"), "{text}");
+    let gw = Gateway::start_config(&text).await;
+    gw.calendly(invitee(
+        "invitee.created",
+        "Q1",
+        "EQ1",
+        ("Iara Melo", "iara@example.com", Some("+1 415 555 0145")),
+        chrono::Duration::days(-2),
+        json!({}),
+    ))
+    .await;
+    gw.settled(&["contacts", "directory"]).await;
+    gw.aircall(call("call.ended", 8101, "+1 415-555-0145", false))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(aircall.snapshot(|r| r.messages.is_empty()));
+    let recipes = gw.admin("/admin/recipes").await;
+    let row = recipes["recipes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "missed-calls")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        row["pending"], 1,
+        "handed back until the quiet hours end: {recipes}"
+    );
+    assert_eq!(row["failed"], 0, "{recipes}");
+    assert_eq!(row["dead"], 0, "{recipes}");
+}
