@@ -6,6 +6,7 @@ mod de;
 mod error;
 mod num;
 mod open_enum;
+mod setters;
 pub mod time;
 
 pub use error::Error;

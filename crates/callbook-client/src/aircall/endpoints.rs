@@ -233,6 +233,77 @@ impl AircallClient {
         Ok(r.contact)
     }
 
+    /// The contact with one of these phone numbers (searched first, in order) or e-mails,
+    /// updated with `fields`; or a new contact made of them. An existing contact gets the
+    /// names and `information` of `fields` (when set and different) and the phone numbers and
+    /// e-mails it lacks; nothing else of it changes. Two callers upserting the same person at
+    /// once may both create: serialise per person if that can happen.
+    pub async fn upsert_contact(&self, fields: &ContactFields) -> Result<Upserted> {
+        let mut found = None;
+        let searches = fields
+            .phone_numbers
+            .iter()
+            .map(|p| SearchContacts::new().phone_number(p.value.clone()))
+            .chain(
+                fields
+                    .emails
+                    .iter()
+                    .map(|e| SearchContacts::new().email(e.value.clone())),
+            );
+        for search in searches {
+            let page = self.search_contacts(search).page(1).await?;
+            if let Some(c) = page.contacts.into_iter().min_by_key(|c| c.id) {
+                found = Some(c);
+                break;
+            }
+        }
+        let Some(existing) = found else {
+            return self.create_contact(fields).await.map(Upserted::Created);
+        };
+        let mut change = ContactFields::default();
+        let differs = |new: &Option<String>, old: &Option<String>| new.is_some() && new != old;
+        if differs(&fields.first_name, &existing.first_name) {
+            change.first_name.clone_from(&fields.first_name);
+        }
+        if differs(&fields.last_name, &existing.last_name) {
+            change.last_name.clone_from(&fields.last_name);
+        }
+        if differs(&fields.company_name, &existing.company_name) {
+            change.company_name.clone_from(&fields.company_name);
+        }
+        if differs(&fields.information, &existing.information) {
+            change.information.clone_from(&fields.information);
+        }
+        let id = existing.id;
+        let mut contact = if change == ContactFields::default() {
+            existing
+        } else {
+            self.update_contact(id, &change).await?
+        };
+        let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+        for phone in &fields.phone_numbers {
+            if !contact
+                .phone_numbers
+                .iter()
+                .any(|p| digits(&p.value) == digits(&phone.value))
+            {
+                let added = self.add_phone_detail(id, phone).await?;
+                contact.phone_numbers.push(added);
+            }
+        }
+        for email in &fields.emails {
+            if !contact
+                .emails
+                .iter()
+                .any(|e| e.value.eq_ignore_ascii_case(&email.value))
+            {
+                let added = self.add_email_detail(id, email).await?;
+                contact.emails.push(added);
+            }
+        }
+        Ok(Upserted::Updated(contact))
+    }
+
     /// `DELETE /v1/contacts/{id}`.
     pub async fn delete_contact(&self, id: i64) -> Result<()> {
         self.call_empty(Method::DELETE, format!("/contacts/{id}"))
@@ -405,5 +476,24 @@ fn path_segment(id: &str) -> Result<&str> {
         Ok(id)
     } else {
         Err(Error::InvalidRequest(format!("`{id}` is not a webhook ID")))
+    }
+}
+
+/// What [`AircallClient::upsert_contact`] did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Upserted {
+    /// No contact had the phone numbers or e-mails: this one was created.
+    Created(Contact),
+    /// This existing contact was found and brought up to date.
+    Updated(Contact),
+}
+
+impl Upserted {
+    /// The contact, created or updated.
+    pub fn contact(&self) -> &Contact {
+        match self {
+            Self::Created(c) | Self::Updated(c) => c,
+        }
     }
 }

@@ -14,6 +14,7 @@
 
 mod client;
 mod endpoints;
+pub use endpoints::Upserted;
 mod filters;
 mod pages;
 

@@ -315,3 +315,96 @@ async fn webhook_registration_returns_the_token_and_rate_limits_are_waited_out()
         Err(Error::InvalidRequest(_))
     ));
 }
+
+#[tokio::test]
+async fn upsert_finds_by_phone_then_email_and_sends_only_what_changed() {
+    let server = MockServer::start().await;
+    let empty = json!({"contacts": [], "meta": {"count": 0, "total": 0, "current_page": 1, "per_page": 50}});
+    let ana = json!({"id": 7, "first_name": "Ana", "last_name": null, "information": null,
+        "phone_numbers": [], "emails": [{"id": 70, "label": "Work", "value": "Ana@Example.com"}]});
+    Mock::given(method("GET"))
+        .and(path("/v1/contacts/search"))
+        .and(query_param("phone_number", "+5511912345678"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(empty.clone()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/contacts/search"))
+        .and(query_param("email", "ana@example.com"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "contacts": [ana], "meta": {"count": 1, "total": 1, "current_page": 1, "per_page": 50}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/contacts/7"))
+        .and(body_json(
+            json!({"last_name": "Lima", "information": "VIP"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"contact": {
+            "id": 7, "first_name": "Ana", "last_name": "Lima", "information": "VIP",
+            "phone_numbers": [], "emails": [{"id": 70, "label": "Work", "value": "Ana@Example.com"}]
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/contacts/7/phone_details"))
+        .and(body_json(
+            json!({"label": "Mobile", "value": "+5511912345678"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"phone_detail": {
+                "id": 71, "label": "Mobile", "value": "+5511912345678"
+            }})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/contacts/7/email_details"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/contacts"))
+        .and(body_json(json!({"first_name": "Bea", "phone_numbers": [{"label": "Mobile", "value": "+5511912345678"}]})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"contact": {
+            "id": 8, "first_name": "Bea", "phone_numbers": [{"id": 80, "label": "Mobile", "value": "+5511912345678"}], "emails": []
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+
+    let fields = ContactFields::default()
+        .first_name("Ana")
+        .last_name("Lima")
+        .information("VIP")
+        .phone("Mobile", "+5511912345678")
+        .email("Work", "ana@example.com");
+    let done = c.upsert_contact(&fields).await.unwrap();
+    let Upserted::Updated(contact) = &done else {
+        panic!("found by e-mail, not created: {done:?}");
+    };
+    assert_eq!(contact.id, 7);
+    assert_eq!(
+        contact.phone_numbers.len(),
+        1,
+        "the phone it lacked was added"
+    );
+
+    // Nobody has the number: created.
+    let bea = ContactFields::default()
+        .first_name("Bea")
+        .phone("Mobile", "+5511912345678");
+    let done = c.upsert_contact(&bea).await.unwrap();
+    assert!(
+        matches!(&done, Upserted::Created(c) if c.id == 8),
+        "{done:?}"
+    );
+    assert_eq!(done.contact().first_name.as_deref(), Some("Bea"));
+}

@@ -106,3 +106,26 @@ impl SendMessage {
         }
     }
 }
+
+crate::setters::option_setters!(ContactFields {
+    first_name: String,
+    last_name: String,
+    company_name: String,
+    information: String,
+});
+
+impl ContactFields {
+    /// Adds a phone number with a label (`Work`, `Mobile`, ...).
+    #[must_use]
+    pub fn phone(mut self, label: impl Into<String>, number: impl Into<String>) -> Self {
+        self.phone_numbers.push(ContactDetail::new(label, number));
+        self
+    }
+
+    /// Adds an e-mail with a label.
+    #[must_use]
+    pub fn email(mut self, label: impl Into<String>, email: impl Into<String>) -> Self {
+        self.emails.push(ContactDetail::new(label, email));
+        self
+    }
+}

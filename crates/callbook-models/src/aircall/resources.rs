@@ -650,3 +650,9 @@ lists! {
     /// `GET /v1/webhooks`
     WebhookList { webhooks: WebhookRegistration }
 }
+
+crate::setters::option_setters!(CreateWebhook {
+    custom_name: String,
+});
+
+crate::setters::option_setters!(UpdateWebhook { url: String });

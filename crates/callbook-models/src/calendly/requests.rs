@@ -279,3 +279,57 @@ pub struct ContactFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organization: Option<OrganizationUri>,
 }
+
+crate::setters::option_setters!(CreateEventType {
+    duration: u32,
+    timezone: String,
+    date_setting: serde_json::Value,
+    locations: Vec<serde_json::Value>,
+    description: String,
+});
+
+crate::setters::option_setters!(UpdateEventType {
+    name: String,
+    duration: u32,
+    description: String,
+    locations: Vec<serde_json::Value>,
+});
+
+crate::setters::option_setters!(CreateInvitee {
+    location: serde_json::Value,
+    tracking: Tracking,
+});
+
+impl CreateInvitee {
+    /// Adds the answer to a booking question (positions follow the order of the calls).
+    #[must_use]
+    pub fn answer(mut self, question: impl Into<String>, answer: impl Into<String>) -> Self {
+        let position = self.questions_and_answers.len() as u32;
+        self.questions_and_answers
+            .push(QuestionAndAnswer::new(question, answer, position));
+        self
+    }
+
+    /// Adds a guest by e-mail.
+    #[must_use]
+    pub fn guest(mut self, email: impl Into<String>) -> Self {
+        self.event_guests.push(email.into());
+        self
+    }
+}
+
+crate::setters::option_setters!(NewInvitee {
+    first_name: String,
+    last_name: String,
+    text_reminder_number: String,
+});
+
+crate::setters::option_setters!(ContactFields {
+    name: String,
+    emails: Vec<String>,
+    phone_numbers: Vec<String>,
+    company: String,
+    job_title: String,
+    timezone: String,
+    organization: OrganizationUri,
+});

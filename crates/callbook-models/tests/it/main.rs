@@ -2,6 +2,7 @@
 
 mod aircall;
 mod calendly;
+mod requests;
 mod roundtrip;
 
 /// Loads a fixture by path below `tests/fixtures`.
