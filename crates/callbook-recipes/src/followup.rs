@@ -39,6 +39,9 @@ pub struct FollowupSettings {
     pub send_via: String,
 }
 
+/// Ten years.
+const MAX_COOLDOWN_HOURS: f64 = 87_600.0;
+
 fn default_cooldown() -> f64 {
     24.0
 }
@@ -91,8 +94,11 @@ impl MissedCallFollowup {
             }
             _ => return Err(bad("set one of scheduling_url and event_type".into())),
         };
-        if !settings.cooldown_hours.is_finite() || settings.cooldown_hours < 0.0 {
-            return Err(bad("cooldown_hours must be 0 or more".into()));
+        // Bounded: a cooldown of centuries would overflow the time arithmetic.
+        if !(0.0..=MAX_COOLDOWN_HOURS).contains(&settings.cooldown_hours) {
+            return Err(bad(format!(
+                "cooldown_hours must be from 0 to {MAX_COOLDOWN_HOURS}"
+            )));
         }
         if !settings.template.contains("{link}") {
             return Err(bad("template must contain {link}".into()));

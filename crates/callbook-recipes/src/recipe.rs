@@ -102,12 +102,18 @@ pub fn build(config: &RecipeConfig, ctx: &Context) -> Result<Recipe, crate::Erro
             )
         }
     };
-    let timeout = config.timeout_secs.unwrap_or(timeout);
+    let timeout =
+        Duration::try_from_secs_f64(config.timeout_secs.unwrap_or(timeout)).map_err(|_| {
+            crate::Error::Config(format!(
+                "recipe {:?}: timeout_secs is out of range",
+                config.name
+            ))
+        })?;
     let handler = Handler::new(&config.name)
         .events(events.iter().copied())
         .sources(config.sources.iter().cloned())
         .max_in_flight(config.max_in_flight.unwrap_or(in_flight))
-        .timeout(Duration::from_secs_f64(timeout));
+        .timeout(timeout);
     Ok(Recipe { handler, run, kind })
 }
 
