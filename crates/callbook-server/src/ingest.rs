@@ -236,12 +236,7 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
 /// only credential of Aircall webhooks, so it is never stored, shown or forwarded.
 fn verify(source: &Source, headers: &HeaderMap, body: &[u8]) -> Result<Option<Vec<u8>>, ApiError> {
     let result = match &source.verifier {
-        Verifier::Calendly(v) => {
-            let header = headers
-                .get(callbook_signature::calendly::HEADER)
-                .map(|h| h.to_str().unwrap_or("\u{0}invalid"));
-            v.verify(header, body).map(|_| None)
-        }
+        Verifier::Calendly(v) => v.verify_headers(headers, body).map(|_| None),
         Verifier::Aircall(v) => v
             .verify_and_redact(body)
             .map(|(_, redacted)| Some(redacted)),

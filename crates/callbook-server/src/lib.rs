@@ -11,8 +11,8 @@
 //! stored; an oversized body a 413; a verified body that does not parse is stored raw, marked
 //! unparsed, and acknowledged.
 //!
-//! [`Server::router`] gives an axum `Router` that can be mounted into another
-//! application; [`Server::serve`] runs it on a listener with graceful shutdown.
+//! [`Server::serve`] runs the gateway on a listener with graceful shutdown; [`Server::start`]
+//! gives a running [`Gateway`] whose routers mount into another axum application.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), callbook_server::Error> {
@@ -49,6 +49,8 @@ pub use async_trait::async_trait;
 pub use config::Config;
 pub use delivery::{DeliveredEvent, EventHandler, Handler, HandlerError, TypedWebhook};
 pub use error::Error;
+/// The Prometheus client whose registry [`Server::register_metrics`] hands out.
+pub use prometheus_client;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -120,28 +122,9 @@ impl Server {
         self.state.store.clone()
     }
 
-    /// Adds an in-process destination: events whose type matches one of `events` (globs, such
-    /// as `invitee.*`) are delivered to `handler` with the same outbox, retries, dead letters
-    /// and replay as HTTP destinations, 30 s allowed per attempt. Call before
-    /// [`Server::router`] or [`Server::serve`]. [`Server::add_handler`] sets every option.
-    pub fn with_handler(
-        self,
-        name: &str,
-        events: Vec<String>,
-        max_in_flight: usize,
-        handler: Arc<dyn EventHandler>,
-    ) -> Result<Self, Error> {
-        self.add_handler(
-            Handler::new(name)
-                .events(events)
-                .max_in_flight(max_in_flight),
-            handler,
-        )
-    }
-
     /// Adds an in-process destination set up by `spec` (events, sources, concurrency,
-    /// timeout): see [`EventHandler`] for an example. Call before [`Server::router`] or
-    /// [`Server::serve`].
+    /// timeout): events are delivered to `handler` with the same outbox, retries, dead letters
+    /// and replay as HTTP destinations. See [`EventHandler`] for an example.
     pub fn add_handler(
         mut self,
         spec: Handler,
@@ -169,9 +152,56 @@ impl Server {
         self
     }
 
-    /// Starts the delivery engine (done by [`Server::serve`]; call it yourself when you mount
-    /// [`Server::router`] into your own application).
-    pub async fn start_delivery(&self) -> Result<DeliveryHandle, Error> {
+    /// Registers metrics of your own in callbook's Prometheus registry, so `/metrics` serves
+    /// them beside callbook's (whose names start with `callbook_`; use
+    /// `sub_registry_with_prefix` for yours).
+    ///
+    /// ```
+    /// use callbook_server::prometheus_client::metrics::counter::Counter;
+    /// # async fn demo(server: callbook_server::Server) -> Result<(), callbook_server::Error> {
+    /// let audited = Counter::<u64>::default();
+    /// let server = server.register_metrics(|registry| {
+    ///     registry
+    ///         .sub_registry_with_prefix("myapp")
+    ///         .register("audited", "Events written to the audit log", audited.clone());
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn register_metrics(
+        mut self,
+        register: impl FnOnce(&mut prometheus_client::registry::Registry),
+    ) -> Result<Self, Error> {
+        let inner = Arc::get_mut(&mut self.state.0).ok_or_else(|| {
+            Error::Config("metrics must be registered before the server starts".into())
+        })?;
+        register(inner.metrics.registry_mut());
+        Ok(self)
+    }
+
+    /// Starts the delivery engine and gives the running gateway, whose routers you mount into
+    /// your own axum application and whose [`Gateway::shutdown`] stops delivery and closes the
+    /// store. ([`Server::serve`] does all of this on a listener of its own.)
+    ///
+    /// ```no_run
+    /// # async fn demo(config: callbook_server::Config) -> Result<(), Box<dyn std::error::Error>> {
+    /// let gateway = callbook_server::Server::from_config(config).await?.start().await?;
+    /// let app = axum::Router::new()
+    ///     .nest("/callbook", gateway.webhook_router())
+    ///     .nest("/ops/callbook", gateway.admin_router().merge(gateway.health_router()));
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// axum::serve(listener, app).await?;
+    /// gateway.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start(self) -> Result<Gateway, Error> {
+        let delivery = self.start_delivery().await?;
+        Ok(Gateway {
+            server: self,
+            delivery,
+        })
+    }
+
+    async fn start_delivery(&self) -> Result<DeliveryHandle, Error> {
         let engine = self.state.engine.clone();
         engine.load_state().await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -184,42 +214,53 @@ impl Server {
         })
     }
 
-    /// The routes, ready to serve or to mount into another axum application: webhooks,
-    /// `/healthz`, the admin API, and `/metrics` with `/readyz` unless `server.metrics_listen`
-    /// moves them to [`Server::metrics_router`].
-    pub fn router(&self) -> Router {
-        let webhooks = Router::new()
-            .route("/webhooks/calendly/{source}", post(ingest::calendly))
-            .route("/webhooks/aircall/{source}", post(ingest::aircall));
-        let mut router = Router::new()
-            .merge(webhooks)
-            .route("/healthz", get(health::healthz))
-            .merge(admin::router(self.state.clone()));
+    fn timeout<S: Clone + Send + Sync + 'static>(&self, router: Router<S>) -> Router<S> {
+        router.layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            self.request_timeout,
+        ))
+    }
+
+    fn webhook_router(&self) -> Router {
+        self.timeout(
+            Router::new()
+                .route("/webhooks/calendly/{source}", post(ingest::calendly))
+                .route("/webhooks/aircall/{source}", post(ingest::aircall))
+                .with_state(self.state.clone()),
+        )
+    }
+
+    fn admin_router(&self) -> Router {
+        self.timeout(
+            admin::router(self.state.clone())
+                .with_state(self.state.clone())
+                .merge(self.extra_admin.clone()),
+        )
+    }
+
+    /// Every route: webhooks, `/healthz`, the admin API, and `/metrics` with `/readyz` unless
+    /// `server.metrics_listen` moves them to a listener of their own.
+    fn router(&self) -> Router {
+        let mut health = Router::new().route("/healthz", get(health::healthz));
         if self.metrics_listen.is_none() {
-            router = router
+            health = health
                 .route("/readyz", get(health::readyz))
                 .route("/metrics", get(health::metrics));
         }
-        router
-            .with_state(self.state.clone())
-            .merge(self.extra_admin.clone())
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                self.request_timeout,
-            ))
+        self.webhook_router()
+            .merge(self.admin_router())
+            .merge(self.timeout(health.with_state(self.state.clone())))
     }
 
-    /// `/metrics`, `/readyz` and `/healthz` alone, for a listener of their own.
-    pub fn metrics_router(&self) -> Router {
-        Router::new()
-            .route("/healthz", get(health::healthz))
-            .route("/readyz", get(health::readyz))
-            .route("/metrics", get(health::metrics))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                self.request_timeout,
-            ))
-            .with_state(self.state.clone())
+    /// `/metrics`, `/readyz` and `/healthz` alone.
+    fn health_router(&self) -> Router {
+        self.timeout(
+            Router::new()
+                .route("/healthz", get(health::healthz))
+                .route("/readyz", get(health::readyz))
+                .route("/metrics", get(health::metrics))
+                .with_state(self.state.clone()),
+        )
     }
 
     /// Serves until `shutdown` completes, then stops accepting, finishes in-flight requests and
@@ -240,7 +281,7 @@ impl Server {
         let stats = self.state.metrics.connections.clone();
         let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics_task = metrics_listener.map(|l| {
-            let router = self.metrics_router();
+            let router = self.health_router();
             let limits = self.limits;
             tokio::spawn(async move {
                 let stats = Arc::new(listener::ConnectionStats::default());
@@ -261,9 +302,61 @@ impl Server {
     }
 }
 
+/// A running gateway (from [`Server::start`]): its routers, to mount into your own axum
+/// application, and its shutdown.
+#[derive(Debug)]
+pub struct Gateway {
+    server: Server,
+    delivery: DeliveryHandle,
+}
+
+impl Gateway {
+    /// Every route, as `callbook serve` answers them: the webhooks, `/healthz`, the admin API
+    /// (with routes added by [`Server::admin_routes`]), and `/readyz` with `/metrics` unless
+    /// `server.metrics_listen` is set.
+    pub fn router(&self) -> Router {
+        self.server.router()
+    }
+
+    /// `POST /webhooks/calendly/{source}` and `POST /webhooks/aircall/{source}` only: what the
+    /// providers must reach.
+    pub fn webhook_router(&self) -> Router {
+        self.server.webhook_router()
+    }
+
+    /// The admin API under `/admin` (behind `admin.token`; without one, every admin route
+    /// answers 404), with the routes added by [`Server::admin_routes`].
+    pub fn admin_router(&self) -> Router {
+        self.server.admin_router()
+    }
+
+    /// `/healthz`, `/readyz` and `/metrics`.
+    pub fn health_router(&self) -> Router {
+        self.server.health_router()
+    }
+
+    /// The Prometheus text exposition of every metric, yours from [`Server::register_metrics`]
+    /// included: what `GET /metrics` answers.
+    pub fn metrics(&self) -> String {
+        self.server.state.metrics.render()
+    }
+
+    /// The store.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.server.store()
+    }
+
+    /// Stops claiming deliveries, lets attempts in flight finish, then closes the store. Stop
+    /// serving the routers first: the store takes no event after this.
+    pub async fn shutdown(self) {
+        self.delivery.shutdown().await;
+        self.server.state.store.close().await;
+    }
+}
+
 /// The running delivery engine.
 #[derive(Debug)]
-pub struct DeliveryHandle {
+struct DeliveryHandle {
     stop: tokio::sync::watch::Sender<bool>,
     run: tokio::task::JoinHandle<()>,
     housekeeping: tokio::task::JoinHandle<()>,
@@ -271,7 +364,7 @@ pub struct DeliveryHandle {
 
 impl DeliveryHandle {
     /// Stops claiming, lets attempts in flight finish, and returns.
-    pub async fn shutdown(self) {
+    async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.run.await;
         let _ = self.housekeeping.await;

@@ -333,6 +333,10 @@ impl Metrics {
             .inc();
     }
 
+    pub(crate) fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
     pub(crate) fn render(&self) -> String {
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let c = &self.connections;

@@ -7,10 +7,14 @@
 
 use crate::Error;
 use crate::secret::{Secret, ct_eq};
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use crate::verified::{self, Verified};
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
+
+mod capture;
 
 /// Reads the top-level `token` string of a JSON body, skipping everything else.
 pub fn extract_token(body: &[u8]) -> Result<Cow<'_, str>, Error> {
@@ -135,7 +139,8 @@ impl<'de> Visitor<'de> for TopLevel {
 /// Checks Aircall deliveries against one or more webhook tokens.
 #[derive(Clone)]
 pub struct Verifier {
-    tokens: Vec<Secret>,
+    // Shared: verifiers are cloned into request handlers (axum state), keys are not.
+    tokens: Arc<[Secret]>,
 }
 
 impl fmt::Debug for Verifier {
@@ -158,24 +163,68 @@ impl Verifier {
                 reason: "empty token",
             });
         }
-        Ok(Self { tokens })
+        Ok(Self {
+            tokens: tokens.into(),
+        })
     }
 
-    /// Verifies a raw body and returns the index of the configured token it carries.
-    pub fn verify(&self, body: &[u8]) -> Result<usize, Error> {
+    /// Verifies a raw body; [`Verified::key_index`] is the index of the configured token it
+    /// carries (with one token per account: which account sent it).
+    pub fn verify(&self, body: &[u8]) -> Result<Verified, Error> {
         self.check(&extract_token(body)?)
     }
 
-    /// Verifies a raw body and returns the index of the token it carries with the body the
-    /// token removed ([`redact_token`]), reading the body once.
-    pub fn verify_and_redact(&self, body: &[u8]) -> Result<(usize, Vec<u8>), Error> {
+    /// Verifies a raw body and returns it with the token removed ([`redact_token`]), reading
+    /// the body once.
+    pub fn verify_and_redact(&self, body: &[u8]) -> Result<(Verified, Vec<u8>), Error> {
         let scan = scan(body)?;
         let redacted = scan.redacted(body);
-        let index = self.check(&scan.token()?)?;
-        Ok((index, redacted))
+        let verified = self.check(&scan.token()?)?;
+        Ok((verified, redacted))
     }
 
-    fn check(&self, token: &str) -> Result<usize, Error> {
+    /// Verifies a raw body and parses it as `T` (usually `callbook_models::aircall::Webhook`)
+    /// in the same pass: the token is taken out while `T` is built, and `T` sees `""` in its
+    /// place, so the credential never lands in the parsed event. [`Verified::key_index`] tells
+    /// which token matched.
+    ///
+    /// A body that is genuine but does not parse gives [`Error::InvalidPayload`]; a body that is
+    /// not genuine gives the verification error, whatever else is wrong with it.
+    ///
+    /// ```
+    /// use callbook_signature::aircall;
+    ///
+    /// let body = br#"{"event":"call.created","token":"tok-b","data":{"id":1}}"#;
+    /// let verifier = aircall::Verifier::new(["tok-a", "tok-b"])?;
+    /// let verified = verifier.construct_event::<serde_json::Value>(body)?;
+    /// assert_eq!(verified.key_index, 1);
+    /// assert_eq!(verified.event["token"], "");
+    /// # Ok::<(), callbook_signature::Error>(())
+    /// ```
+    pub fn construct_event<T: DeserializeOwned>(&self, body: &[u8]) -> Result<Verified<T>, Error> {
+        let mut found = Found::Missing;
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let parsed = T::deserialize(capture::TopLevel::new(&mut de, &mut found))
+            .and_then(|event| de.end().map(|()| event));
+        match parsed {
+            Ok(event) => {
+                let token = Scan {
+                    found,
+                    spans: Vec::new(),
+                }
+                .token()?;
+                Ok(self.check(&token)?.with_event(event))
+            }
+            // The parser may have stopped before the token: verify on its own, so an
+            // unauthenticated sender learns nothing about the expected shape.
+            Err(e) => {
+                self.verify(body)?;
+                Err(verified::payload_error(e))
+            }
+        }
+    }
+
+    fn check(&self, token: &str) -> Result<Verified, Error> {
         // Compare against every token so timing does not tell which one matched.
         let mut found = None;
         for (i, expected) in self.tokens.iter().enumerate() {
@@ -183,6 +232,8 @@ impl Verifier {
                 found = Some(i);
             }
         }
-        found.ok_or(Error::TokenMismatch)
+        found
+            .map(|i| Verified::new(i, None))
+            .ok_or(Error::TokenMismatch)
     }
 }

@@ -6,7 +6,10 @@
 
 use crate::Error;
 use crate::clock::{Clock, SystemClock, check_window, parse_timestamp};
+use crate::headers::{self, Headers};
 use crate::secret::{Secret, ct_eq32, hmac_sha256};
+use crate::verified::{self, Verified};
+use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::Arc;
 
@@ -202,20 +205,11 @@ pub fn sign(key: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex::encode(mac(key, digits, body)))
 }
 
-/// A successful verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Verified {
-    /// The signed timestamp.
-    pub timestamp: i64,
-    /// Index of the configured key that matched.
-    pub key_index: usize,
-}
-
 /// Verifies Calendly deliveries against one or more signing keys.
 #[derive(Clone)]
 pub struct Verifier {
-    keys: Vec<Secret>,
+    // Shared: verifiers are cloned into request handlers (axum state), keys are not.
+    keys: Arc<[Secret]>,
     tolerance_secs: u64,
     clock: Arc<dyn Clock>,
 }
@@ -243,7 +237,7 @@ impl Verifier {
             });
         }
         Ok(Self {
-            keys,
+            keys: keys.into(),
             tolerance_secs: DEFAULT_TOLERANCE_SECS,
             clock: Arc::new(SystemClock),
         })
@@ -275,6 +269,36 @@ impl Verifier {
         Ok(verified)
     }
 
+    /// Verifies a delivery from its request headers (any [`Headers`]: an `http::HeaderMap`
+    /// with the `http` feature, a slice of pairs, a `HashMap`) and raw body.
+    pub fn verify_headers(&self, headers: &impl Headers, body: &[u8]) -> Result<Verified, Error> {
+        self.verify(headers::text(headers, HEADER)?, body)
+    }
+
+    /// Verifies a delivery, then parses its body once as `T` (usually
+    /// `callbook_models::calendly::Webhook`). A body that is genuine but does not parse gives
+    /// [`Error::InvalidPayload`], never a verification error.
+    ///
+    /// ```
+    /// use callbook_signature::{calendly, FixedClock};
+    ///
+    /// let body = br#"{"event":"invitee.created","payload":{"email":"ana@example.com"}}"#;
+    /// let headers = [(calendly::HEADER, calendly::sign(b"key", 1_700_000_000, body))];
+    /// let verifier = calendly::Verifier::new(["key"])?.with_clock(FixedClock(1_700_000_030));
+    ///
+    /// let webhook: serde_json::Value = verifier.construct_event(&headers, body)?.into_event();
+    /// assert_eq!(webhook["payload"]["email"], "ana@example.com");
+    /// # Ok::<(), callbook_signature::Error>(())
+    /// ```
+    pub fn construct_event<T: DeserializeOwned>(
+        &self,
+        headers: &impl Headers,
+        body: &[u8],
+    ) -> Result<Verified<T>, Error> {
+        let verified = self.verify_headers(headers, body)?;
+        Ok(verified.with_event(verified::parse(body)?))
+    }
+
     /// Verifies the signature but **not** the timestamp window: for replaying captured
     /// deliveries, never for live traffic.
     pub fn verify_ignoring_timestamp(
@@ -298,10 +322,7 @@ impl Verifier {
             }
         }
         match found {
-            Some(key_index) => Ok(Verified {
-                timestamp: header.timestamp,
-                key_index,
-            }),
+            Some(key_index) => Ok(Verified::new(key_index, Some(header.timestamp))),
             None => Err(Error::SignatureMismatch),
         }
     }

@@ -69,13 +69,29 @@ pub enum Error {
     /// A verifier was built without any key.
     #[error("no key configured")]
     NoKeys,
+    /// The delivery is genuine but its body does not parse as the requested type
+    /// (`construct_event`). serde's message is kept: the sender is authenticated by now, and an
+    /// Aircall token never reaches the parser.
+    #[error("verified body does not parse: {message}")]
+    InvalidPayload {
+        /// serde's description, with line and column.
+        message: String,
+    },
 }
 
 impl Error {
+    /// Whether the delivery was verified and only its body failed to parse as the requested
+    /// type: a receiver should keep such a body rather than answer 401.
+    pub fn is_payload(&self) -> bool {
+        matches!(self, Self::InvalidPayload { .. })
+    }
+
     /// A stable, machine-readable code: `missing_header`, `malformed_header`,
     /// `invalid_timestamp`, `timestamp_out_of_tolerance`, `signature_mismatch`,
     /// `missing_token`, `invalid_token`, `invalid_json`, `token_mismatch`, `invalid_secret`,
-    /// `no_keys`.
+    /// `no_keys`, `invalid_payload`.
+    ///
+    /// Every code but `invalid_payload` means the delivery was not verified.
     pub fn code(&self) -> &'static str {
         match self {
             Self::MissingHeader(_) => "missing_header",
@@ -91,6 +107,7 @@ impl Error {
             Self::TokenMismatch => "token_mismatch",
             Self::InvalidSecret { .. } => "invalid_secret",
             Self::NoKeys => "no_keys",
+            Self::InvalidPayload { .. } => "invalid_payload",
         }
     }
 }

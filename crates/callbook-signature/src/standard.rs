@@ -9,10 +9,13 @@
 use crate::Error;
 use crate::calendly::decimal;
 use crate::clock::{Clock, SystemClock, check_window, parse_timestamp};
+use crate::headers::{self, Headers};
 use crate::secret::{Secret, ct_eq32, hmac_sha256};
+use crate::verified::{self, Verified};
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::Arc;
 
@@ -128,7 +131,8 @@ pub struct SignedHeaders {
 /// Signs and verifies Standard Webhooks messages with one or more secrets.
 #[derive(Clone)]
 pub struct Webhook {
-    secrets: Vec<SigningSecret>,
+    // Shared: verifiers are cloned into request handlers (axum state), keys are not.
+    secrets: Arc<[SigningSecret]>,
     tolerance_secs: u64,
     clock: Arc<dyn Clock>,
 }
@@ -153,7 +157,7 @@ impl Webhook {
             return Err(Error::NoKeys);
         }
         Ok(Self {
-            secrets,
+            secrets: secrets.into(),
             tolerance_secs: DEFAULT_TOLERANCE_SECS,
             clock: Arc::new(SystemClock),
         })
@@ -184,7 +188,7 @@ impl Webhook {
     /// Signs a message with every secret: the headers to send.
     pub fn sign(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<SignedHeaders, Error> {
         let mut signature = String::with_capacity(48 * self.secrets.len());
-        for secret in &self.secrets {
+        for secret in self.secrets.iter() {
             if !signature.is_empty() {
                 signature.push(' ');
             }
@@ -197,43 +201,68 @@ impl Webhook {
         })
     }
 
-    /// Verifies a message from its three header values (`None` when absent) and raw body.
-    pub fn verify(
-        &self,
-        id: Option<&str>,
-        timestamp: Option<&str>,
-        signature: Option<&str>,
-        body: &[u8],
-    ) -> Result<(), Error> {
-        let t = self.verify_ignoring_timestamp(id, timestamp, signature, body)?;
-        check_window(t, self.clock.now(), self.tolerance_secs)
+    /// Verifies a message from its request headers (any [`Headers`]: an `http::HeaderMap` with
+    /// the `http` feature, a slice of pairs, a `HashMap`) and raw body.
+    ///
+    /// ```
+    /// use callbook_signature::{standard, FixedClock};
+    ///
+    /// let wh = standard::Webhook::from_whsec(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])?
+    ///     .with_clock(FixedClock(1_700_000_000));
+    /// let signed = wh.sign("msg_1", 1_700_000_000, b"{}")?;
+    /// let headers = [
+    ///     (standard::ID_HEADER, signed.id),
+    ///     (standard::TIMESTAMP_HEADER, signed.timestamp),
+    ///     (standard::SIGNATURE_HEADER, signed.signature),
+    /// ];
+    /// assert_eq!(wh.verify(&headers, b"{}")?.timestamp, Some(1_700_000_000));
+    /// # Ok::<(), callbook_signature::Error>(())
+    /// ```
+    pub fn verify(&self, headers: &impl Headers, body: &[u8]) -> Result<Verified, Error> {
+        let verified = self.verify_ignoring_timestamp(headers, body)?;
+        let t = verified.timestamp.unwrap_or_default();
+        check_window(t, self.clock.now(), self.tolerance_secs)?;
+        Ok(verified)
     }
 
-    /// Verifies the signature but **not** the timestamp window. Returns the timestamp.
+    /// Verifies a message, then parses its body once as `T`. A body that is genuine but does
+    /// not parse gives [`Error::InvalidPayload`].
+    pub fn construct_event<T: DeserializeOwned>(
+        &self,
+        headers: &impl Headers,
+        body: &[u8],
+    ) -> Result<Verified<T>, Error> {
+        let verified = self.verify(headers, body)?;
+        Ok(verified.with_event(verified::parse(body)?))
+    }
+
+    /// Verifies the signature but **not** the timestamp window.
     pub fn verify_ignoring_timestamp(
         &self,
-        id: Option<&str>,
-        timestamp: Option<&str>,
-        signature: Option<&str>,
+        headers: &impl Headers,
         body: &[u8],
-    ) -> Result<i64, Error> {
-        let id = id.ok_or(Error::MissingHeader(ID_HEADER))?;
-        let timestamp = timestamp.ok_or(Error::MissingHeader(TIMESTAMP_HEADER))?;
-        let signature = signature.ok_or(Error::MissingHeader(SIGNATURE_HEADER))?;
+    ) -> Result<Verified, Error> {
+        let id = headers::text(headers, ID_HEADER)?.ok_or(Error::MissingHeader(ID_HEADER))?;
+        let timestamp = headers::text(headers, TIMESTAMP_HEADER)?
+            .ok_or(Error::MissingHeader(TIMESTAMP_HEADER))?;
+        let signature = headers::text(headers, SIGNATURE_HEADER)?
+            .ok_or(Error::MissingHeader(SIGNATURE_HEADER))?;
         check_id(id)?;
         let t = parse_timestamp(timestamp.trim_ascii().as_bytes())?;
         let candidates = parse_signatures(signature)?;
-        let mut matched = false;
-        for secret in &self.secrets {
+        // Every secret and every candidate is compared, so timing does not tell which matched.
+        let mut found = None;
+        for (key_index, secret) in self.secrets.iter().enumerate() {
             let expected = secret.mac(id, t, body);
             for candidate in &candidates {
-                matched |= ct_eq32(&expected, candidate);
+                if ct_eq32(&expected, candidate) && found.is_none() {
+                    found = Some(key_index);
+                }
             }
         }
-        if matched {
-            Ok(t)
-        } else {
-            Err(Error::SignatureMismatch)
+        match found {
+            Some(key_index) => Ok(Verified::new(key_index, Some(t))),
+            None => Err(Error::SignatureMismatch),
         }
     }
 }

@@ -327,14 +327,7 @@ async fn delivers_the_original_body_signed_with_standard_webhooks() {
         body.as_ref()
     );
     let verifier = callbook_signature::standard::Webhook::from_whsec([SECRET]).expect("secret");
-    verifier
-        .verify(
-            h("webhook-id").as_deref(),
-            h("webhook-timestamp").as_deref(),
-            h("webhook-signature").as_deref(),
-            body,
-        )
-        .expect("signature verifies");
+    verifier.verify(&headers, body).expect("signature verifies");
     assert_eq!(detail["attempts"].as_array().expect("a").len(), 1);
     assert_eq!(detail["attempts"][0]["status_code"], 200);
     assert_eq!(detail["attempts"][0]["response_excerpt"], "thanks");
@@ -701,7 +694,12 @@ async fn in_process_handlers_get_the_same_retries() {
     let server = Server::from_config(config)
         .await
         .expect("server")
-        .with_handler("audit", vec!["invitee.*".into()], 2, handler.clone())
+        .add_handler(
+            callbook_server::Handler::new("audit")
+                .events(["invitee.*"])
+                .max_in_flight(2),
+            handler.clone(),
+        )
         .expect("handler");
     let s = Running::serve(server).await;
     let id = s.send("HANDLER1").await;
@@ -747,7 +745,12 @@ async fn the_aircall_token_is_never_stored_shown_forwarded_or_handed_to_a_handle
     let server = Server::from_config(config)
         .await
         .expect("server")
-        .with_handler("audit", vec!["call.*".into()], 2, keeper.clone())
+        .add_handler(
+            callbook_server::Handler::new("audit")
+                .events(["call.*"])
+                .max_in_flight(2),
+            keeper.clone(),
+        )
         .expect("handler");
     let s = Running::serve(server).await;
     let post = || {

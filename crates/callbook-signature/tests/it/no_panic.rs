@@ -27,12 +27,16 @@ proptest! {
         let v = aircall::Verifier::new(["k"]).expect("token");
         let _ = v.verify(&body);
         let _ = v.verify(json.as_bytes());
+        let _ = v.construct_event::<serde_json::Value>(&body);
+        let _ = v.construct_event::<serde_json::Value>(json.as_bytes());
     }
 
     #[test]
     fn standard_never_panics(id in ".{0,40}", t in ".{0,30}", sig in header_like(), body in proptest::collection::vec(any::<u8>(), 0..128), now in any::<i64>()) {
         let w = standard::Webhook::from_whsec(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]).expect("s").with_clock(FixedClock(now));
-        let _ = w.verify(Some(&id), Some(&t), Some(&sig), &body);
+        let headers = [("webhook-id", id), ("webhook-timestamp", t), ("webhook-signature", sig)];
+        let _ = w.verify(&headers, &body);
+        let _ = w.construct_event::<serde_json::Value>(&headers, &body);
     }
 
     #[test]

@@ -160,8 +160,15 @@ fn stripe_and_standardwebhooks_agree_with_us() {
         let sig = v["sw_signature"].as_str().expect("sig");
         let ts = sw_t.to_string();
         assert!(
-            sw.verify(Some(msg_id), Some(&ts), Some(sig), body.as_bytes())
-                .is_ok(),
+            sw.verify(
+                &[
+                    ("webhook-id", msg_id.as_str()),
+                    ("webhook-timestamp", ts.as_str()),
+                    ("webhook-signature", sig)
+                ],
+                body.as_bytes()
+            )
+            .is_ok(),
             "{ctx}"
         );
     }

@@ -1,7 +1,7 @@
-//! Lists your upcoming Calendly events with their invitees.
+//! Lists your upcoming Calendly meetings with their invitees.
 //!
 //! ```sh
-//! CALENDLY_TOKEN=... cargo run -p callbook-client --example calendly_upcoming_events
+//! CALENDLY_TOKEN=... cargo run -p callbook-examples --example calendly_upcoming_meetings
 //! ```
 //! `CALENDLY_BASE_URL` points it elsewhere (a Prism mock, say).
 
