@@ -11,8 +11,17 @@ pub enum Error {
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     /// The SQLite writer's statement failed.
+    #[cfg(feature = "sqlite")]
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The URL names a backend this build leaves out (a Cargo feature of callbook-store).
+    #[error("{url:?} needs the `{feature}` feature of callbook-store, which this build leaves out")]
+    BackendNotBuilt {
+        /// The URL, its password hidden.
+        url: String,
+        /// The feature that builds the backend.
+        feature: &'static str,
+    },
     /// A thread of the store (the SQLite writer or checkpointer) could not be started.
     #[error("cannot start a store thread: {0}")]
     Thread(#[source] std::io::Error),

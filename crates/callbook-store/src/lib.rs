@@ -13,16 +13,23 @@
 //! A store runs tasks of its own (PostgreSQL's group commit, SQLite's intake log writes) on the
 //! Tokio runtime it is opened in: use it while that runtime runs.
 
+// Without a backend the crate is the `Store` trait and its types, for your own backend; the
+// SQL helpers the backends share go unused.
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(unused))]
+
 mod delivery;
 pub mod directory;
+mod durability;
 mod error;
 mod filter;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod model;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 mod rows;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod store;
 
@@ -31,11 +38,14 @@ pub use directory::{
     Agent, Answer, CallRecord, Directory, DirectoryStats, Line, Mark, Meeting, MeetingChange,
     MeetingDetails, MeetingStatus, PersonKey, Stamped,
 };
+pub use durability::Durability;
 pub use error::Error;
 pub use filter::{EventFilter, glob};
 pub use model::*;
+#[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
-pub use sqlite::{Durability, SqliteOptions, SqliteStore};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore};
 pub use store::{IntakeStats, Store};
 
 use std::sync::Arc;
@@ -69,20 +79,45 @@ pub struct OpenOptions {
 impl OpenOptions {
     /// Defaults with the given durability.
     pub fn new(durability: Durability) -> Self {
-        let pg = PostgresOptions::new("");
         Self {
             durability,
             intake_log: true,
-            intake_max_pending_bytes: SqliteOptions::new("").intake_max_pending_bytes,
-            max_connections: pg.max_connections,
-            statement_timeout: pg.statement_timeout,
-            acquire_timeout: pg.acquire_timeout,
+            intake_max_pending_bytes: defaults::INTAKE_MAX_PENDING_BYTES,
+            max_connections: defaults::PG_MAX_CONNECTIONS,
+            statement_timeout: defaults::PG_STATEMENT_TIMEOUT,
+            acquire_timeout: defaults::PG_ACQUIRE_TIMEOUT,
         }
     }
 }
 
-/// Opens the store a URL names, with options.
+/// Defaults shared by [`OpenOptions`] and each backend's options.
+pub(crate) mod defaults {
+    use std::time::Duration;
+    pub(crate) const INTAKE_MAX_PENDING_BYTES: u64 = 32 << 20;
+    pub(crate) const PG_MAX_CONNECTIONS: u32 = 16;
+    pub(crate) const PG_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+    pub(crate) const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+}
+
+/// Opens the store a URL names, with options. A URL whose backend this build leaves out (see
+/// the crate's features) gives [`Error::BackendNotBuilt`].
 pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, Error> {
+    #[cfg(not(feature = "sqlite"))]
+    if url.starts_with("sqlite:") {
+        let _ = options;
+        return Err(Error::BackendNotBuilt {
+            url: redacted_url(url),
+            feature: "sqlite",
+        });
+    }
+    #[cfg(not(feature = "postgres"))]
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(Error::BackendNotBuilt {
+            url: redacted_url(url),
+            feature: "postgres",
+        });
+    }
+    #[cfg(feature = "sqlite")]
     if url.starts_with("sqlite:") {
         let sqlite = SqliteOptions::from_url(url)?
             .durability(options.durability)
@@ -90,6 +125,7 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store
             .intake_max_pending_bytes(options.intake_max_pending_bytes);
         return Ok(Arc::new(SqliteStore::open(sqlite).await?));
     }
+    #[cfg(feature = "postgres")]
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let pg = PostgresOptions::new(url)
             .max_connections(options.max_connections)

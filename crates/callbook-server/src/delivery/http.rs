@@ -29,8 +29,15 @@ const AGENT: &str = concat!("callbook/", env!("CARGO_PKG_VERSION"));
 pub(crate) struct Clients {
     direct: Pool<HttpsConnector<HttpConnector>, Full<Bytes>>,
     /// Only built when some destination goes through a proxy.
-    proxied: Option<reqwest::Client>,
+    proxied: Option<ProxyClient>,
 }
+
+#[cfg(feature = "proxy")]
+type ProxyClient = reqwest::Client;
+/// Without the `proxy` feature there is no proxy client, and a destination behind a proxy is
+/// refused at startup.
+#[cfg(not(feature = "proxy"))]
+type ProxyClient = std::convert::Infallible;
 
 impl Clients {
     /// Keep-alive pools per destination, TLS through rustls with the webpki roots, and
@@ -48,17 +55,30 @@ impl Clients {
             .pool_idle_timeout(Duration::from_secs(90))
             .build(https);
         let proxied = if any_proxied {
-            let client = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(AGENT)
-                .build()
-                .map_err(|e| crate::Error::Config(format!("HTTP client: {e}")))?;
-            Some(client)
+            Some(proxy_client()?)
         } else {
             None
         };
         Ok(Self { direct, proxied })
     }
+}
+
+#[cfg(feature = "proxy")]
+fn proxy_client() -> Result<ProxyClient, crate::Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(AGENT)
+        .build()
+        .map_err(|e| crate::Error::Config(format!("HTTP client: {e}")))
+}
+
+#[cfg(not(feature = "proxy"))]
+fn proxy_client() -> Result<ProxyClient, crate::Error> {
+    Err(crate::Error::Config(
+        "a destination is reached through a proxy (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY), but \
+         callbook-server was built without its `proxy` feature"
+            .into(),
+    ))
 }
 
 /// A destination's URL made ready to send to: the URI without the `user:password@` it may
@@ -184,6 +204,7 @@ pub(crate) async fn send(clients: &Clients, target: &Target, delivery: &Claimed)
     let body = Bytes::from(delivery.body.clone());
     let deadline = Instant::now() + timeout;
     let answered = match (&clients.proxied, proxied) {
+        #[cfg(feature = "proxy")]
         (Some(client), true) => via_proxy(client, uri, headers, body, deadline).await,
         _ => direct(&clients.direct, uri, headers, body, deadline).await,
     };
@@ -352,6 +373,7 @@ async fn direct(
     })
 }
 
+#[cfg(feature = "proxy")]
 async fn via_proxy(
     client: &reqwest::Client,
     uri: &Uri,

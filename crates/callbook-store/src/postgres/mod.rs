@@ -53,9 +53,9 @@ impl PostgresOptions {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
-            max_connections: 16,
-            statement_timeout: Duration::from_secs(10),
-            acquire_timeout: Duration::from_secs(3),
+            max_connections: crate::defaults::PG_MAX_CONNECTIONS,
+            statement_timeout: crate::defaults::PG_STATEMENT_TIMEOUT,
+            acquire_timeout: crate::defaults::PG_ACQUIRE_TIMEOUT,
         }
     }
 

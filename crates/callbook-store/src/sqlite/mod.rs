@@ -14,6 +14,7 @@ mod recent;
 mod rows;
 mod writer;
 
+pub use crate::Durability;
 use crate::Error;
 use crate::delivery::DestinationCounts;
 use crate::delivery::{
@@ -38,19 +39,6 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-
-/// How much a committed write survives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Durability {
-    /// Survives a crash or `kill -9` of the process (WAL, `synchronous=NORMAL`): the commit
-    /// is in the operating system before the insert returns. The default.
-    #[default]
-    Process,
-    /// Also survives power loss (`synchronous=FULL`): every commit is fsynced. Group commit
-    /// keeps this to one fsync per batch, not per event.
-    PowerLoss,
-}
 
 /// Options of the SQLite store.
 #[derive(Debug, Clone)]
@@ -85,7 +73,7 @@ impl SqliteOptions {
             read_connections: 4,
             max_batch: 256,
             intake_log: true,
-            intake_max_pending_bytes: 32 << 20,
+            intake_max_pending_bytes: crate::defaults::INTAKE_MAX_PENDING_BYTES,
         }
     }
 
