@@ -17,9 +17,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let client = builder.build()?;
 
-    let now = chrono::Utc::now().timestamp();
-    let midnight = now - now.rem_euclid(86_400);
-    let mut calls = client.calls_between(midnight, now + 1).boxed();
+    let now = chrono::Utc::now();
+    let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+    let mut calls = client.calls_between(midnight, now);
     let mut count = 0;
     while let Some(call) = calls.next().await {
         let call = call?;

@@ -10,7 +10,7 @@ mod retry;
 mod transport;
 
 pub use error::{Error, ErrorDetail, Result};
-pub use pages::{MAX_PAGE_SIZE, Pages};
+pub use pages::{Cursor, MAX_PAGE_SIZE, Page, Pages};
 pub use rate_limit::RateLimit;
 pub use retry::RetryPolicy;
 

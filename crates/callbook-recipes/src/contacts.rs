@@ -75,10 +75,10 @@ impl ContactSync {
             let page = self
                 .aircall
                 .search_contacts(filter)
-                .page(1)
+                .page(None)
                 .await
                 .map_err(|e| api_failure("searching contacts", e))?;
-            if let Some(contact) = page.contacts.into_iter().min_by_key(|c| c.id) {
+            if let Some(contact) = page.items.into_iter().min_by_key(|c| c.id) {
                 return Ok(Some(contact));
             }
         }

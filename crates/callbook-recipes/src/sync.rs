@@ -91,9 +91,9 @@ pub async fn sync_calendly(
         resumed_from,
         ..SyncReport::default()
     };
-    let mut events = Box::pin(calendly.scheduled_events(filter).stream());
+    let mut events = calendly.scheduled_events(filter).stream();
     while let Some(event) = events.try_next().await? {
-        let mut invitees = Box::pin(calendly.invitees(&event.uri, ListInvitees::new()).stream());
+        let mut invitees = calendly.invitees(&event.uri, ListInvitees::new()).stream();
         while let Some(invitee) = invitees.try_next().await? {
             ctx.store
                 .merge_meeting(meeting_from_invitee(&invitee, &event, &ctx.phones))

@@ -2,11 +2,13 @@
 
 use super::client::AircallClient;
 use super::filters::*;
-use super::pages::{ResultPages, calls_between};
+use super::pages::{AircallList, calls_between, scheme};
 use crate::error::{Error, Result};
+use crate::pages::Pages;
 use crate::transport::Req;
 use callbook_models::aircall::*;
-use futures_util::Stream;
+use chrono::{DateTime, Utc};
+use futures_util::stream::BoxStream;
 use reqwest::Method;
 
 #[derive(serde::Deserialize)]
@@ -20,12 +22,12 @@ struct Pong {
 }
 
 impl AircallClient {
-    fn list<L: super::ListPage>(
+    fn list<L: AircallList>(
         &self,
         path: impl Into<String>,
         query: Vec<(&'static str, String)>,
-    ) -> ResultPages<L> {
-        ResultPages::new(self.transport.clone(), path, query)
+    ) -> Pages<L::Item> {
+        Pages::new(self.transport.clone(), path, query, scheme::<L>())
     }
 
     async fn send_json<T: serde::de::DeserializeOwned, B: serde::Serialize + ?Sized>(
@@ -66,8 +68,8 @@ impl AircallClient {
     // ---- users, teams, numbers ----
 
     /// `GET /v1/users`.
-    pub fn users(&self) -> ResultPages<UserList> {
-        self.list("/users", Vec::new())
+    pub fn users(&self) -> Pages<User> {
+        self.list::<UserList>("/users", Vec::new())
     }
 
     /// `GET /v1/users/{id}`.
@@ -89,13 +91,13 @@ impl AircallClient {
     }
 
     /// `GET /v1/users/availabilities`: every user's availability.
-    pub fn availabilities(&self) -> ResultPages<AvailabilityList> {
-        self.list("/users/availabilities", Vec::new())
+    pub fn availabilities(&self) -> Pages<Availability> {
+        self.list::<AvailabilityList>("/users/availabilities", Vec::new())
     }
 
     /// `GET /v1/teams`.
-    pub fn teams(&self) -> ResultPages<TeamList> {
-        self.list("/teams", Vec::new())
+    pub fn teams(&self) -> Pages<Team> {
+        self.list::<TeamList>("/teams", Vec::new())
     }
 
     /// `GET /v1/teams/{id}`.
@@ -108,8 +110,8 @@ impl AircallClient {
     }
 
     /// `GET /v1/numbers`.
-    pub fn numbers(&self) -> ResultPages<NumberList> {
-        self.list("/numbers", Vec::new())
+    pub fn numbers(&self) -> Pages<Number> {
+        self.list::<NumberList>("/numbers", Vec::new())
     }
 
     /// `GET /v1/numbers/{id}`.
@@ -125,23 +127,25 @@ impl AircallClient {
 
     /// `GET /v1/calls`. A query over more than 10,000 calls cannot be paged to the end: use
     /// [`calls_between`](Self::calls_between) for time ranges.
-    pub fn calls(&self, filter: ListCalls) -> ResultPages<CallList> {
-        self.list("/calls", filter.pairs())
+    pub fn calls(&self, filter: ListCalls) -> Pages<Call> {
+        self.list::<CallList>("/calls", filter.pairs())
     }
 
-    /// Every call created in `[from, to)` (UNIX seconds), oldest first, split into windows
-    /// that stay under Aircall's 10,000-result cap.
+    /// Every call created in `[from, to)`, oldest first, split into windows that stay under
+    /// Aircall's 10,000-result cap. Aircall counts in whole seconds: `from` is rounded down
+    /// and `to` up.
     pub fn calls_between(
         &self,
-        from: i64,
-        to: i64,
-    ) -> impl Stream<Item = Result<Call>> + Send + 'static {
-        calls_between(self.transport.clone(), from, to)
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> BoxStream<'static, Result<Call>> {
+        let to_secs = to.timestamp() + i64::from(to.timestamp_subsec_nanos() > 0);
+        calls_between(self.transport.clone(), from.timestamp(), to_secs)
     }
 
     /// `GET /v1/calls/search`.
-    pub fn search_calls(&self, filter: SearchCalls) -> ResultPages<CallList> {
-        self.list("/calls/search", filter.pairs())
+    pub fn search_calls(&self, filter: SearchCalls) -> Pages<Call> {
+        self.list::<CallList>("/calls/search", filter.pairs())
     }
 
     /// `GET /v1/calls/{id}`.
@@ -194,13 +198,13 @@ impl AircallClient {
     // ---- contacts ----
 
     /// `GET /v1/contacts`.
-    pub fn contacts(&self, filter: ListContacts) -> ResultPages<ContactList> {
-        self.list("/contacts", filter.pairs())
+    pub fn contacts(&self, filter: ListContacts) -> Pages<Contact> {
+        self.list::<ContactList>("/contacts", filter.pairs())
     }
 
     /// `GET /v1/contacts/search`: by phone number or email.
-    pub fn search_contacts(&self, filter: SearchContacts) -> ResultPages<ContactList> {
-        self.list("/contacts/search", filter.pairs())
+    pub fn search_contacts(&self, filter: SearchContacts) -> Pages<Contact> {
+        self.list::<ContactList>("/contacts/search", filter.pairs())
     }
 
     /// `GET /v1/contacts/{id}`.
@@ -251,8 +255,8 @@ impl AircallClient {
                     .map(|e| SearchContacts::new().email(e.value.clone())),
             );
         for search in searches {
-            let page = self.search_contacts(search).page(1).await?;
-            if let Some(c) = page.contacts.into_iter().min_by_key(|c| c.id) {
+            let page = self.search_contacts(search).page(None).await?;
+            if let Some(c) = page.items.into_iter().min_by_key(|c| c.id) {
                 found = Some(c);
                 break;
             }
@@ -373,8 +377,8 @@ impl AircallClient {
     // ---- tags ----
 
     /// `GET /v1/tags`.
-    pub fn tags(&self) -> ResultPages<TagList> {
-        self.list("/tags", Vec::new())
+    pub fn tags(&self) -> Pages<Tag> {
+        self.list::<TagList>("/tags", Vec::new())
     }
 
     /// `GET /v1/tags/{id}`.
@@ -386,8 +390,8 @@ impl AircallClient {
     // ---- webhooks ----
 
     /// `GET /v1/webhooks`.
-    pub fn webhooks(&self) -> ResultPages<WebhookList> {
-        self.list("/webhooks", Vec::new())
+    pub fn webhooks(&self) -> Pages<WebhookRegistration> {
+        self.list::<WebhookList>("/webhooks", Vec::new())
     }
 
     /// `GET /v1/webhooks/{id}`.

@@ -1,5 +1,5 @@
 //! Filters of the list endpoints. Paging (`page`, `per_page`) is handled by
-//! [`ResultPages`](super::ResultPages).
+//! [`Pages`](crate::Pages).
 
 use crate::query::query;
 

@@ -6,8 +6,8 @@
 //! use futures_util::TryStreamExt;
 //!
 //! let client = AircallClient::basic("api-id", "api-token")?;
-//! let now = chrono::Utc::now().timestamp();
-//! let calls: Vec<_> = client.calls_between(now - 86_400, now).try_collect().await?;
+//! let now = chrono::Utc::now();
+//! let calls: Vec<_> = client.calls_between(now - chrono::Duration::days(1), now).try_collect().await?;
 //! println!("{} calls in the last day", calls.len());
 //! # Ok(()) }
 //! ```
@@ -20,4 +20,4 @@ mod pages;
 
 pub use client::{AircallBuilder, AircallClient, BASE_URL};
 pub use filters::*;
-pub use pages::{ListPage, MAX_PER_PAGE, RESULT_CAP, ResultPages};
+pub use pages::{MAX_PER_PAGE, RESULT_CAP};

@@ -1,12 +1,13 @@
 //! Aircall's numbered pages, and a call stream that never meets the 10,000-result cap.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::pages::{Cursor, Page, Scheme, cap_error};
 use crate::transport::{Req, Transport};
 use callbook_models::aircall::{
     AvailabilityList, Call, CallList, ContactList, Meta, NumberList, TagList, TeamList, UserList,
     WebhookList,
 };
-use futures_util::Stream;
+use futures_util::stream::{BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
 use std::collections::{HashSet, VecDeque};
 
@@ -16,7 +17,7 @@ pub const MAX_PER_PAGE: u32 = 50;
 pub const RESULT_CAP: u64 = 10_000;
 
 /// A list response: its items and its `meta`.
-pub trait ListPage: DeserializeOwned + Send + 'static {
+pub(crate) trait AircallList: DeserializeOwned + Send + 'static {
     /// The item type.
     type Item: Send + 'static;
     /// Whether items carry credentials (webhook tokens): decode errors then show no body.
@@ -27,7 +28,7 @@ pub trait ListPage: DeserializeOwned + Send + 'static {
 
 macro_rules! list_page {
     ($($list:ty => $field:ident : $item:ty $(, secret $secret:literal)?);* $(;)?) => {$(
-        impl ListPage for $list {
+        impl AircallList for $list {
             type Item = $item;
             $(const CARRIES_SECRETS: bool = $secret;)?
             fn into_parts(self) -> (Vec<$item>, Meta) {
@@ -49,111 +50,36 @@ list_page!(
     WebhookList => webhooks: a::WebhookRegistration, secret true;
 );
 
-/// An Aircall list request: one numbered page, or every item as a stream.
-#[must_use = "a list request does nothing until `page`, `stream` or `collect` is called"]
-pub struct ResultPages<L> {
-    transport: Transport,
-    path: String,
-    query: Vec<(&'static str, String)>,
-    per_page: u32,
-    _list: std::marker::PhantomData<fn() -> L>,
-}
-
-impl<L> std::fmt::Debug for ResultPages<L> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResultPages")
-            .field("path", &self.path)
-            .field("query", &self.query)
-            .field("per_page", &self.per_page)
-            .finish()
+/// Aircall: `per_page`, numbered `page`s, `{<items>, meta}` answers.
+pub(crate) fn scheme<L: AircallList>() -> Scheme<L::Item> {
+    Scheme {
+        size_param: "per_page",
+        max_size: MAX_PER_PAGE,
+        fetch: |transport, req, cursor| {
+            Box::pin(async move {
+                let list: L = if L::CARRIES_SECRETS {
+                    transport.json_secret(req).await?
+                } else {
+                    transport.json(req).await?
+                };
+                let (items, meta) = list.into_parts();
+                let this = match cursor {
+                    Some(Cursor::Page(n)) => n.max(1),
+                    _ => 1,
+                };
+                Ok(Page {
+                    items,
+                    next: meta
+                        .next_page_link
+                        .is_some()
+                        .then_some(Cursor::Page(this + 1)),
+                    total: Some(meta.total),
+                })
+            })
+        },
+        numbered: true,
+        cap: Some(RESULT_CAP),
     }
-}
-
-impl<L: ListPage> ResultPages<L> {
-    pub(crate) fn new(
-        transport: Transport,
-        path: impl Into<String>,
-        query: Vec<(&'static str, String)>,
-    ) -> Self {
-        Self {
-            transport,
-            path: path.into(),
-            query,
-            per_page: MAX_PER_PAGE,
-            _list: std::marker::PhantomData,
-        }
-    }
-
-    /// Items per page, clamped to 1..=50 (default 50).
-    pub fn per_page(mut self, n: u32) -> Self {
-        self.per_page = n.clamp(1, MAX_PER_PAGE);
-        self
-    }
-
-    /// Page `page` (from 1).
-    pub async fn page(&self, page: u32) -> Result<L> {
-        let mut query = self.query.clone();
-        query.push(("page", page.max(1).to_string()));
-        query.push(("per_page", self.per_page.to_string()));
-        let req = Req::get(self.path.clone()).query(query);
-        if L::CARRIES_SECRETS {
-            self.transport.json_secret(req).await
-        } else {
-            self.transport.json(req).await
-        }
-    }
-
-    /// Every item, page after page. A query matching more than 10,000 results yields an error
-    /// at the cap instead of Aircall's 400: narrow it (for calls, use
-    /// [`calls_between`](super::AircallClient::calls_between)).
-    pub fn stream(self) -> impl Stream<Item = Result<L::Item>> + Send + 'static {
-        struct State<L: ListPage> {
-            pages: ResultPages<L>,
-            next: Option<u32>,
-            buffer: VecDeque<L::Item>,
-        }
-        let state = State {
-            pages: self,
-            next: Some(1),
-            buffer: VecDeque::new(),
-        };
-        futures_util::stream::unfold(state, |mut st| async move {
-            loop {
-                if let Some(item) = st.buffer.pop_front() {
-                    return Some((Ok(item), st));
-                }
-                let page = st.next?;
-                if u64::from(page - 1) * u64::from(st.pages.per_page) >= RESULT_CAP {
-                    st.next = None;
-                    return Some((Err(cap_error()), st));
-                }
-                match st.pages.page(page).await {
-                    Ok(list) => {
-                        let (items, meta) = list.into_parts();
-                        st.next = (meta.next_page_link.is_some() && !items.is_empty())
-                            .then_some(page + 1);
-                        st.buffer.extend(items);
-                    }
-                    Err(e) => {
-                        st.next = None;
-                        return Some((Err(e), st));
-                    }
-                }
-            }
-        })
-    }
-
-    /// Every item in one `Vec`.
-    pub async fn collect(self) -> Result<Vec<L::Item>> {
-        use futures_util::TryStreamExt;
-        self.stream().try_collect().await
-    }
-}
-
-fn cap_error() -> Error {
-    Error::InvalidRequest(format!(
-        "the query matches more than {RESULT_CAP} results, which Aircall will not page past; narrow it with from/to"
-    ))
 }
 
 /// Calls created in `[from, to)` (UNIX seconds), oldest first, in windows small enough that
@@ -163,7 +89,7 @@ pub(crate) fn calls_between(
     transport: Transport,
     from: i64,
     to: i64,
-) -> impl Stream<Item = Result<Call>> + Send + 'static {
+) -> BoxStream<'static, Result<Call>> {
     struct State {
         transport: Transport,
         // Windows still to do, the next one last.
@@ -224,7 +150,7 @@ pub(crate) fn calls_between(
                 let (a, b) = window;
                 if b - a <= 1 {
                     st.windows.clear();
-                    return Some((Err(cap_error()), st));
+                    return Some((Err(cap_error(RESULT_CAP)), st));
                 }
                 let mid = a + (b - a) / 2;
                 st.windows.push((mid, b));
@@ -244,4 +170,5 @@ pub(crate) fn calls_between(
             }
         }
     })
+    .boxed()
 }

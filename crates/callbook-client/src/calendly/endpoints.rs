@@ -48,7 +48,12 @@ impl CalendlyClient {
         path: impl Into<String>,
         query: Vec<(&'static str, String)>,
     ) -> Pages<T> {
-        Pages::new(self.transport.clone(), path, query)
+        Pages::new(
+            self.transport.clone(),
+            path,
+            query,
+            crate::pages::calendly(),
+        )
     }
 
     // ---- users and organizations ----

@@ -73,7 +73,7 @@ async fn pages_follow_next_page_links() {
             ResponseTemplate::new(200)
                 .set_body_json(json!({"calls": first, "meta": meta(50, 51, 1, true)})),
         )
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -83,16 +83,26 @@ async fn pages_follow_next_page_links() {
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({"calls": [call(51, 1_700_000_051)], "meta": meta(1, 51, 2, false)}),
         ))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
+    let filter = ListCalls::new().from(1_700_000_000).fetch_contact(true);
     let calls = client(&server)
-        .calls(ListCalls::new().from(1_700_000_000).fetch_contact(true))
+        .calls(filter.clone())
         .collect()
         .await
         .unwrap();
     assert_eq!(calls.len(), 51);
     assert_eq!(calls.last().unwrap().id, 51);
+
+    // A page at a time, resuming from the cursor the first page gave.
+    let pages = client(&server).calls(filter);
+    let first = pages.page(None).await.unwrap();
+    assert_eq!((first.items.len(), first.total), (50, Some(51)));
+    assert_eq!(first.next, Some(callbook_client::Cursor::Page(2)));
+    let last = pages.page(first.next.as_ref()).await.unwrap();
+    assert_eq!(last.items.len(), 1);
+    assert_eq!(last.next, None, "the last page says so");
 }
 
 /// A fake call log that answers `/v1/calls` like Aircall, including the 10,000-result cap.
@@ -160,7 +170,10 @@ async fn calls_between_splits_windows_and_never_hits_the_cap() {
         .mount(&server)
         .await;
     let calls: Vec<Call> = client(&server)
-        .calls_between(from, to)
+        .calls_between(
+            chrono::DateTime::from_timestamp(from, 0).unwrap(),
+            chrono::DateTime::from_timestamp(to, 0).unwrap(),
+        )
         .try_collect()
         .await
         .unwrap();

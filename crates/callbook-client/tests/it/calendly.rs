@@ -160,7 +160,7 @@ async fn invitees_cancel_and_no_shows_hit_the_right_paths() {
         .page(None)
         .await
         .unwrap();
-    assert!(!invitees.collection.is_empty());
+    assert!(!invitees.items.is_empty());
     let cancellation = c
         .cancel_event(&event, &CancelEvent::new("double booked"))
         .await

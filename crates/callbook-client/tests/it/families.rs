@@ -363,7 +363,7 @@ async fn aircall_families() {
         .build()
         .unwrap();
     assert_eq!(c.company().await.unwrap().name, "Acme");
-    assert_eq!(c.users().page(1).await.unwrap().users.len(), 1);
+    assert_eq!(c.users().page(None).await.unwrap().items.len(), 1);
     c.user(1).await.unwrap();
     assert_eq!(c.user_availability(1).await.unwrap(), "available");
     c.team(2).await.unwrap();
