@@ -33,12 +33,16 @@ pub struct Page<T> {
     pub total: Option<u64>,
 }
 
+/// Fetches and reads one page; given the cursor it was asked with.
+pub(crate) type FetchPage<T> =
+    fn(Transport, Req, Option<Cursor>) -> BoxFuture<'static, Result<Page<T>>>;
+
 /// How one provider pages: its parameters, its largest page, how to read a page.
 #[derive(Clone, Copy)]
 pub(crate) struct Scheme<T> {
     pub(crate) size_param: &'static str,
     pub(crate) max_size: u32,
-    pub(crate) fetch: fn(Transport, Req, Option<Cursor>) -> BoxFuture<'static, Result<Page<T>>>,
+    pub(crate) fetch: FetchPage<T>,
     /// Numbered pages (Aircall): the first is asked for as `page=1`.
     pub(crate) numbered: bool,
     /// Aircall refuses to page past this many results of one query.
