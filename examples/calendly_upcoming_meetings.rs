@@ -5,7 +5,7 @@
 //! ```
 //! `CALENDLY_BASE_URL` points it elsewhere (a Prism mock, say).
 
-use callbook_client::calendly::{CalendlyClient, ListInvitees, ListScheduledEvents};
+use callbook_client::calendly::{CalendlyClient, ListInvitees, ListScheduledEvents, Sort};
 use callbook_client::models::calendly::Status;
 use futures_util::{StreamExt, TryStreamExt};
 
@@ -22,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let filter = ListScheduledEvents::new()
         .user(me.uri.clone())
         .status(Status::Active)
-        .sort("start_time:asc")
+        .sort(Sort::asc("start_time"))
         .min_start_time(chrono::Utc::now());
     let mut events = client.scheduled_events(filter).stream().boxed();
     while let Some(event) = events.next().await {

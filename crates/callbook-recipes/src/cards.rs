@@ -4,7 +4,7 @@
 use crate::budget::Priority;
 use crate::context::{Context, api_failure, local_time, pick_meeting};
 use callbook_client::aircall::AircallClient;
-use callbook_models::aircall::{InsightCard, InsightCardContent};
+use callbook_models::aircall::{CallId, InsightCard, InsightCardContent};
 use callbook_server::{DeliveredEvent, EventHandler, HandlerError, async_trait};
 use callbook_store::{CallRecord, Meeting, MeetingStatus, PersonKey};
 use chrono::{DateTime, Utc};
@@ -61,7 +61,7 @@ impl EventHandler for InsightCards {
         };
         self.ctx.spend(Priority::Urgent).await?;
         self.aircall
-            .add_insight_card(call.id, &card)
+            .add_insight_card(CallId::new(call.id), &card)
             .await
             .map_err(|e| api_failure("posting the insight card", e))?;
         self.ctx

@@ -54,7 +54,10 @@ impl ContactSync {
             let Some(id) = self.ctx.store.mark(&self.name, mark).await? else {
                 continue;
             };
-            let Some(id) = id.value.and_then(|v| v.parse::<i64>().ok()) else {
+            let Some(id) = id
+                .value
+                .and_then(|v| v.parse::<callbook_models::aircall::ContactId>().ok())
+            else {
                 continue;
             };
             self.ctx.spend_by(Priority::Bulk, deadline).await?;

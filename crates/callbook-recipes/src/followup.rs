@@ -3,7 +3,7 @@
 use crate::budget::Priority;
 use crate::context::{Context, api_failure, has_upcoming};
 use callbook_client::aircall::AircallClient;
-use callbook_models::aircall::SendMessage;
+use callbook_models::aircall::{NumberId, SendMessage};
 use callbook_models::calendly::{CreateSchedulingLink, EventTypeUri};
 use callbook_server::{DeliveredEvent, EventHandler, HandlerError, async_trait};
 use callbook_store::PersonKey;
@@ -264,9 +264,13 @@ impl EventHandler for MissedCallFollowup {
         }
         let message = SendMessage::new(phone.clone(), body);
         let sent = if self.settings.send_via == "native" {
-            self.aircall.send_native_message(number_id, &message).await
+            self.aircall
+                .send_native_message(NumberId::new(number_id), &message)
+                .await
         } else {
-            self.aircall.send_message(number_id, &message).await
+            self.aircall
+                .send_message(NumberId::new(number_id), &message)
+                .await
         };
         match sent {
             Ok(_) => {

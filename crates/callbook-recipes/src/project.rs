@@ -110,7 +110,7 @@ pub fn call_from_webhook(webhook: &aircall::Webhook, phones: &PhoneReader) -> Op
     let aircall::Data::Call(call) = &webhook.data else {
         return None;
     };
-    let mut record = CallRecord::new(call.id);
+    let mut record = CallRecord::new(call.id.get());
     record.stage = match call.status.as_ref().map(|s| s.as_str()) {
         Some("done") => 2,
         Some("answered") => 1,
@@ -133,14 +133,14 @@ pub fn call_from_webhook(webhook: &aircall::Webhook, phones: &PhoneReader) -> Op
     record.user = call.user.as_ref().map(|u| Stamped {
         at,
         value: Agent {
-            id: u.id,
+            id: u.id.get(),
             name: u.name.clone(),
         },
     });
     record.number = call.number.as_ref().map(|n| Stamped {
         at,
         value: Line {
-            id: n.id,
+            id: n.id.get(),
             name: n.name.clone(),
             digits: n
                 .e164_digits

@@ -7,7 +7,7 @@
 
 use crate::context::Context;
 use crate::project::meeting_from_invitee;
-use callbook_client::calendly::{ListInvitees, ListScheduledEvents};
+use callbook_client::calendly::{ListInvitees, ListScheduledEvents, Sort};
 use callbook_models::calendly::{OrganizationUri, UserUri};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
@@ -82,7 +82,7 @@ pub async fn sync_calendly(
     let mut filter = ListScheduledEvents::new()
         .min_start_time(resumed_from.unwrap_or(since))
         .max_start_time(until)
-        .sort("start_time:asc".to_owned());
+        .sort(Sort::asc("start_time"));
     filter = match scope {
         Scope::User(u) => filter.user(u),
         Scope::Organization(o) => filter.organization(o),

@@ -73,7 +73,7 @@ impl AircallClient {
     }
 
     /// `GET /v1/users/{id}`.
-    pub async fn user(&self, id: i64) -> Result<User> {
+    pub async fn user(&self, id: UserId) -> Result<User> {
         let r: UserResponse = self
             .transport
             .json(Req::get(format!("/users/{id}")))
@@ -82,7 +82,7 @@ impl AircallClient {
     }
 
     /// `GET /v1/users/{id}/availability`: `available`, `offline`, `do_not_disturb`, ...
-    pub async fn user_availability(&self, id: i64) -> Result<String> {
+    pub async fn user_availability(&self, id: UserId) -> Result<String> {
         let r: AvailabilityBody = self
             .transport
             .json(Req::get(format!("/users/{id}/availability")))
@@ -101,7 +101,7 @@ impl AircallClient {
     }
 
     /// `GET /v1/teams/{id}`.
-    pub async fn team(&self, id: i64) -> Result<Team> {
+    pub async fn team(&self, id: TeamId) -> Result<Team> {
         let r: TeamResponse = self
             .transport
             .json(Req::get(format!("/teams/{id}")))
@@ -115,7 +115,7 @@ impl AircallClient {
     }
 
     /// `GET /v1/numbers/{id}`.
-    pub async fn number(&self, id: i64) -> Result<Number> {
+    pub async fn number(&self, id: NumberId) -> Result<Number> {
         let r: NumberResponse = self
             .transport
             .json(Req::get(format!("/numbers/{id}")))
@@ -149,7 +149,7 @@ impl AircallClient {
     }
 
     /// `GET /v1/calls/{id}`.
-    pub async fn call(&self, id: i64) -> Result<Call> {
+    pub async fn call(&self, id: CallId) -> Result<Call> {
         let r: CallResponse = self
             .transport
             .json(Req::get(format!("/calls/{id}")))
@@ -158,39 +158,43 @@ impl AircallClient {
     }
 
     /// `POST /v1/calls/{id}/transfers`: transfers an ongoing call.
-    pub async fn transfer_call(&self, id: i64, to: &Transfer) -> Result<()> {
+    pub async fn transfer_call(&self, id: CallId, to: &Transfer) -> Result<()> {
         let req = Req::new(Method::POST, format!("/calls/{id}/transfers")).json(to)?;
         self.transport.empty(req).await
     }
 
     /// `POST /v1/calls/{id}/comments`.
-    pub async fn comment_call(&self, id: i64, content: impl Into<String>) -> Result<()> {
+    pub async fn comment_call(&self, id: CallId, content: impl Into<String>) -> Result<()> {
         let req = Req::new(Method::POST, format!("/calls/{id}/comments"))
             .json(&CreateComment::new(content))?;
         self.transport.empty(req).await
     }
 
     /// `POST /v1/calls/{id}/tags`: tags a call with existing tag IDs.
-    pub async fn tag_call(&self, id: i64, tag_ids: Vec<i64>) -> Result<()> {
+    pub async fn tag_call(
+        &self,
+        id: CallId,
+        tag_ids: impl IntoIterator<Item = TagId>,
+    ) -> Result<()> {
         let req =
             Req::new(Method::POST, format!("/calls/{id}/tags")).json(&TagCall::new(tag_ids))?;
         self.transport.empty(req).await
     }
 
     /// `PUT /v1/calls/{id}/archive`.
-    pub async fn archive_call(&self, id: i64) -> Result<()> {
+    pub async fn archive_call(&self, id: CallId) -> Result<()> {
         self.call_empty(Method::PUT, format!("/calls/{id}/archive"))
             .await
     }
 
     /// `PUT /v1/calls/{id}/unarchive`.
-    pub async fn unarchive_call(&self, id: i64) -> Result<()> {
+    pub async fn unarchive_call(&self, id: CallId) -> Result<()> {
         self.call_empty(Method::PUT, format!("/calls/{id}/unarchive"))
             .await
     }
 
     /// `POST /v1/calls/{id}/insight_cards`: shows a card to the agent during the call.
-    pub async fn add_insight_card(&self, id: i64, card: &InsightCard) -> Result<()> {
+    pub async fn add_insight_card(&self, id: CallId, card: &InsightCard) -> Result<()> {
         let req = Req::new(Method::POST, format!("/calls/{id}/insight_cards")).json(card)?;
         self.transport.empty(req).await
     }
@@ -208,7 +212,7 @@ impl AircallClient {
     }
 
     /// `GET /v1/contacts/{id}`.
-    pub async fn contact(&self, id: i64) -> Result<Contact> {
+    pub async fn contact(&self, id: ContactId) -> Result<Contact> {
         let r: ContactResponse = self
             .transport
             .json(Req::get(format!("/contacts/{id}")))
@@ -230,7 +234,7 @@ impl AircallClient {
     }
 
     /// `POST /v1/contacts/{id}` (Aircall updates contacts with POST).
-    pub async fn update_contact(&self, id: i64, fields: &ContactFields) -> Result<Contact> {
+    pub async fn update_contact(&self, id: ContactId, fields: &ContactFields) -> Result<Contact> {
         let r: ContactResponse = self
             .send_json(Method::POST, format!("/contacts/{id}"), fields)
             .await?;
@@ -309,13 +313,17 @@ impl AircallClient {
     }
 
     /// `DELETE /v1/contacts/{id}`.
-    pub async fn delete_contact(&self, id: i64) -> Result<()> {
+    pub async fn delete_contact(&self, id: ContactId) -> Result<()> {
         self.call_empty(Method::DELETE, format!("/contacts/{id}"))
             .await
     }
 
     /// `POST /v1/contacts/{id}/phone_details`.
-    pub async fn add_phone_detail(&self, id: i64, detail: &ContactDetail) -> Result<ContactDetail> {
+    pub async fn add_phone_detail(
+        &self,
+        id: ContactId,
+        detail: &ContactDetail,
+    ) -> Result<ContactDetail> {
         let r: PhoneDetailResponse = self
             .send_json(
                 Method::POST,
@@ -329,7 +337,7 @@ impl AircallClient {
     /// `PUT /v1/contacts/{id}/phone_details/{detail_id}`.
     pub async fn update_phone_detail(
         &self,
-        id: i64,
+        id: ContactId,
         detail_id: i64,
         detail: &ContactDetail,
     ) -> Result<ContactDetail> {
@@ -339,13 +347,17 @@ impl AircallClient {
     }
 
     /// `DELETE /v1/contacts/{id}/phone_details/{detail_id}`.
-    pub async fn delete_phone_detail(&self, id: i64, detail_id: i64) -> Result<()> {
+    pub async fn delete_phone_detail(&self, id: ContactId, detail_id: i64) -> Result<()> {
         let path = format!("/contacts/{id}/phone_details/{detail_id}");
         self.call_empty(Method::DELETE, path).await
     }
 
     /// `POST /v1/contacts/{id}/email_details`.
-    pub async fn add_email_detail(&self, id: i64, detail: &ContactDetail) -> Result<ContactDetail> {
+    pub async fn add_email_detail(
+        &self,
+        id: ContactId,
+        detail: &ContactDetail,
+    ) -> Result<ContactDetail> {
         let r: EmailDetailResponse = self
             .send_json(
                 Method::POST,
@@ -359,7 +371,7 @@ impl AircallClient {
     /// `PUT /v1/contacts/{id}/email_details/{detail_id}`.
     pub async fn update_email_detail(
         &self,
-        id: i64,
+        id: ContactId,
         detail_id: i64,
         detail: &ContactDetail,
     ) -> Result<ContactDetail> {
@@ -369,7 +381,7 @@ impl AircallClient {
     }
 
     /// `DELETE /v1/contacts/{id}/email_details/{detail_id}`.
-    pub async fn delete_email_detail(&self, id: i64, detail_id: i64) -> Result<()> {
+    pub async fn delete_email_detail(&self, id: ContactId, detail_id: i64) -> Result<()> {
         let path = format!("/contacts/{id}/email_details/{detail_id}");
         self.call_empty(Method::DELETE, path).await
     }
@@ -382,7 +394,7 @@ impl AircallClient {
     }
 
     /// `GET /v1/tags/{id}`.
-    pub async fn tag(&self, id: i64) -> Result<Tag> {
+    pub async fn tag(&self, id: TagId) -> Result<Tag> {
         let r: TagResponse = self.transport.json(Req::get(format!("/tags/{id}"))).await?;
         Ok(r.tag)
     }
@@ -441,7 +453,7 @@ impl AircallClient {
     /// Returns the message when Aircall's answer includes it.
     pub async fn send_message(
         &self,
-        number_id: i64,
+        number_id: NumberId,
         body: &SendMessage,
     ) -> Result<Option<Message>> {
         let req =
@@ -458,7 +470,7 @@ impl AircallClient {
     /// messaging (the number's conversations in the Aircall app), where the account has it.
     pub async fn send_native_message(
         &self,
-        number_id: i64,
+        number_id: NumberId,
         body: &SendMessage,
     ) -> Result<Option<Message>> {
         let req = Req::new(

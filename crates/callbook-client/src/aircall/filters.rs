@@ -2,16 +2,18 @@
 //! [`Pages`](crate::Pages).
 
 use crate::query::query;
+pub use crate::query::{Order, OrderBy, UnixTime};
+use callbook_models::aircall::{ContactId, Direction, TagId, UserId};
 
 query! {
-    /// `GET /v1/calls`. `from`/`to` are UNIX seconds on the call's creation time.
+    /// `GET /v1/calls`. `from`/`to` bound the call's creation time.
     ListCalls {
-        /// Calls created at or after this UNIX time.
-        from: i64,
-        /// Calls created at or before this UNIX time.
-        to: i64,
-        /// `asc` or `desc` (default).
-        order: String,
+        /// Calls created at or after this time (to the second).
+        from: UnixTime,
+        /// Calls created at or before this time (to the second).
+        to: UnixTime,
+        /// Oldest or newest (the default) first.
+        order: Order,
         /// Embed the contact of each call.
         fetch_contact: bool,
         /// Short URLs for recordings and voicemails.
@@ -24,22 +26,22 @@ query! {
 query! {
     /// `GET /v1/calls/search`.
     SearchCalls {
-        /// Calls created at or after this UNIX time.
-        from: i64,
-        /// Calls created at or before this UNIX time.
-        to: i64,
-        /// `asc` or `desc`.
-        order: String,
-        /// `inbound` or `outbound`.
-        direction: String,
+        /// Calls created at or after this time (to the second).
+        from: UnixTime,
+        /// Calls created at or before this time (to the second).
+        to: UnixTime,
+        /// Oldest or newest first.
+        order: Order,
+        /// Inbound or outbound calls.
+        direction: Direction,
         /// The external party's number.
         phone_number: String,
         /// Calls of this user.
-        user_id: i64,
+        user_id: UserId,
         /// Calls with these tag IDs.
-        tags: Vec<i64>,
+        tags: Vec<TagId>,
         /// Calls with this contact.
-        contact_id: i64,
+        contact_id: ContactId,
         /// Embed the contact of each call.
         fetch_contact: bool,
     }
@@ -48,14 +50,14 @@ query! {
 query! {
     /// `GET /v1/contacts`.
     ListContacts {
-        /// Contacts created at or after this UNIX time.
-        from: i64,
-        /// Contacts created at or before this UNIX time.
-        to: i64,
-        /// `asc` or `desc`.
-        order: String,
-        /// `created_at` or `updated_at`.
-        order_by: String,
+        /// Contacts created at or after this time (to the second).
+        from: UnixTime,
+        /// Contacts created at or before this time (to the second).
+        to: UnixTime,
+        /// Oldest or newest first.
+        order: Order,
+        /// Which time `order` sorts on.
+        order_by: OrderBy,
     }
 }
 
@@ -66,9 +68,9 @@ query! {
         phone_number: String,
         /// An email address.
         email: String,
-        /// `asc` or `desc`.
-        order: String,
-        /// `created_at` or `updated_at`.
-        order_by: String,
+        /// Oldest or newest first.
+        order: Order,
+        /// Which time `order` sorts on.
+        order_by: OrderBy,
     }
 }

@@ -4,8 +4,8 @@ use crate::error::Result;
 use crate::pages::{Cursor, Page, Scheme, cap_error};
 use crate::transport::{Req, Transport};
 use callbook_models::aircall::{
-    AvailabilityList, Call, CallList, ContactList, Meta, NumberList, TagList, TeamList, UserList,
-    WebhookList,
+    AvailabilityList, Call, CallId, CallList, ContactList, Meta, NumberList, TagList, TeamList,
+    UserList, WebhookList,
 };
 use futures_util::stream::{BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -97,8 +97,8 @@ pub(crate) fn calls_between(
         // The window being paged and its next page.
         current: Option<((i64, i64), u32)>,
         buffer: VecDeque<Call>,
-        seen_prev: HashSet<i64>,
-        seen_now: HashSet<i64>,
+        seen_prev: HashSet<CallId>,
+        seen_now: HashSet<CallId>,
     }
     let state = State {
         transport,

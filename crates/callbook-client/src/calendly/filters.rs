@@ -2,6 +2,7 @@
 //! Paging (`count`, `page_token`) is handled by [`Pages`](crate::Pages).
 
 use crate::query::query;
+pub use crate::query::{Order, Sort};
 use callbook_models::Timestamp;
 use callbook_models::calendly::{
     EventTypeUri, GroupUri, InvitationStatus, OrganizationUri, Role, RoutingFormUri,
@@ -23,7 +24,7 @@ query! {
         /// `active` or `canceled`.
         status: Status,
         /// `start_time:asc` or `start_time:desc`.
-        sort: String,
+        sort: Sort,
         /// Events starting at or after this time.
         min_start_time: Timestamp,
         /// Events starting before this time.
@@ -37,7 +38,7 @@ query! {
         /// `active` or `canceled`.
         status: Status,
         /// `created_at:asc` (default) or `created_at:desc`.
-        sort: String,
+        sort: Sort,
         /// Invitees with this email.
         email: String,
     }
@@ -55,7 +56,7 @@ query! {
         /// Event types using this availability schedule.
         user_availability_schedule: String,
         /// `name:asc` (default), `position`, `created_at`, `updated_at`.
-        sort: String,
+        sort: Sort,
         /// Only admin-managed event types.
         admin_managed: bool,
     }
@@ -83,7 +84,7 @@ query! {
         /// `pending`, `accepted` or `declined`.
         status: InvitationStatus,
         /// `created_at:asc` (default) or `created_at:desc`.
-        sort: String,
+        sort: Sort,
     }
 }
 
@@ -117,7 +118,7 @@ query! {
         /// Subscriptions of this group (group scope).
         group: GroupUri,
         /// `created_at:asc` or `created_at:desc`.
-        sort: String,
+        sort: Sort,
     }
 }
 
@@ -126,7 +127,7 @@ query! {
     ListRoutingForms {
         @required organization: OrganizationUri,
         /// `created_at:asc` or `created_at:desc`.
-        sort: String,
+        sort: Sort,
     }
 }
 
@@ -135,7 +136,7 @@ query! {
     ListRoutingFormSubmissions {
         @required form: RoutingFormUri,
         /// `created_at:asc` or `created_at:desc`.
-        sort: String,
+        sort: Sort,
     }
 }
 
@@ -164,7 +165,7 @@ query! {
         /// Entries by these users.
         actor: Vec<String>,
         /// Sort keys such as `occurred_at:desc`.
-        sort: Vec<String>,
+        sort: Vec<Sort>,
         /// Entries at or after this time.
         min_occurred_at: Timestamp,
         /// Entries before this time.

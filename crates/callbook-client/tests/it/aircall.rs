@@ -86,7 +86,9 @@ async fn pages_follow_next_page_links() {
         .expect(2)
         .mount(&server)
         .await;
-    let filter = ListCalls::new().from(1_700_000_000).fetch_contact(true);
+    let filter = ListCalls::new()
+        .from(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap())
+        .fetch_contact(true);
     let calls = client(&server)
         .calls(filter.clone())
         .collect()
@@ -178,7 +180,7 @@ async fn calls_between_splits_windows_and_never_hits_the_cap() {
         .await
         .unwrap();
     assert_eq!(calls.len(), 12_500);
-    let mut ids: Vec<i64> = calls.iter().map(|c| c.id).collect();
+    let mut ids: Vec<CallId> = calls.iter().map(|c| c.id).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 12_500, "every call exactly once");
@@ -278,12 +280,20 @@ async fn call_actions_send_documented_bodies() {
             .await;
     }
     let c = client(&server);
-    c.transfer_call(7, &Transfer::User { user_id: 42 })
+    let call = CallId::new(7);
+    c.transfer_call(
+        call,
+        &Transfer::User {
+            user_id: UserId::new(42),
+        },
+    )
+    .await
+    .unwrap();
+    c.comment_call(call, "Called back").await.unwrap();
+    c.tag_call(call, [TagId::new(1), TagId::new(2)])
         .await
         .unwrap();
-    c.comment_call(7, "Called back").await.unwrap();
-    c.tag_call(7, vec![1, 2]).await.unwrap();
-    c.archive_call(7).await.unwrap();
+    c.archive_call(call).await.unwrap();
 }
 
 #[tokio::test]

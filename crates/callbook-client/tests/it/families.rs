@@ -364,10 +364,13 @@ async fn aircall_families() {
         .unwrap();
     assert_eq!(c.company().await.unwrap().name, "Acme");
     assert_eq!(c.users().page(None).await.unwrap().items.len(), 1);
-    c.user(1).await.unwrap();
-    assert_eq!(c.user_availability(1).await.unwrap(), "available");
-    c.team(2).await.unwrap();
-    c.number(3).await.unwrap();
+    c.user(ac::UserId::new(1)).await.unwrap();
+    assert_eq!(
+        c.user_availability(ac::UserId::new(1)).await.unwrap(),
+        "available"
+    );
+    c.team(ac::TeamId::new(2)).await.unwrap();
+    c.number(ac::NumberId::new(3)).await.unwrap();
     assert_eq!(c.tags().collect().await.unwrap().len(), 1);
     c.webhook(hook_id).await.unwrap();
     c.update_webhook(
@@ -377,13 +380,18 @@ async fn aircall_families() {
     .await
     .unwrap();
     c.delete_webhook(hook_id).await.unwrap();
-    c.add_phone_detail(5, &ac::ContactDetail::new("Work", "+19001112222"))
+    c.add_phone_detail(
+        ac::ContactId::new(5),
+        &ac::ContactDetail::new("Work", "+19001112222"),
+    )
+    .await
+    .unwrap();
+    c.delete_email_detail(ac::ContactId::new(5), 9)
         .await
         .unwrap();
-    c.delete_email_detail(5, 9).await.unwrap();
     assert_eq!(
         c.send_message(
-            3,
+            ac::NumberId::new(3),
             &ac::SendMessage::new("+19001112222", "Your meeting is confirmed")
         )
         .await
@@ -392,7 +400,7 @@ async fn aircall_families() {
         "an answer without the message is not an error"
     );
     c.add_insight_card(
-        7,
+        ac::CallId::new(7),
         &ac::InsightCard::new(vec![ac::InsightCardContent::Title {
             text: "Booked via Calendly".into(),
             link: None,

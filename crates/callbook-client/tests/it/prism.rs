@@ -268,7 +268,7 @@ async fn every_covered_call_passes_prism_and_decodes_its_examples() {
             ListScheduledEvents::new()
                 .user(user.clone())
                 .status(Status::Active)
-                .sort("start_time:asc")
+                .sort(Sort::asc("start_time"))
                 .min_start_time(ts("2026-11-01T00:00:00Z"))
         )
         .page(None)
@@ -337,7 +337,7 @@ async fn every_covered_call_passes_prism_and_decodes_its_examples() {
     ok!(
         "activity log",
         c.activity_log_page(
-            ListActivityLog::new(org.clone()).sort(vec!["occurred_at:desc".to_owned()]),
+            ListActivityLog::new(org.clone()).sort(vec![Sort::desc("occurred_at")]),
             None
         )
         .await

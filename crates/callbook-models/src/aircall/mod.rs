@@ -5,10 +5,12 @@
 //!   (`{"calls": [...], "meta": ...}`, see [`CallList`]).
 
 mod helpers;
+mod ids;
 mod requests;
 mod resources;
 mod webhook;
 
+pub use ids::{CallId, ContactId, NumberId, TagId, TeamId, UserId};
 pub use requests::*;
 pub use resources::*;
 pub use webhook::*;

@@ -1,5 +1,6 @@
 //! Request bodies of Aircall's write operations.
 
+use super::ids::{TagId, TeamId, UserId};
 use super::resources::ContactDetail;
 use serde::{Deserialize, Serialize};
 
@@ -35,12 +36,12 @@ pub enum Transfer {
     /// To a user.
     User {
         /// The user.
-        user_id: i64,
+        user_id: UserId,
     },
     /// To a team.
     Team {
         /// The team.
-        team_id: i64,
+        team_id: TeamId,
         /// `simultaneous`, `random` or `longest_idle`.
         dispatching_strategy: String,
     },
@@ -73,13 +74,15 @@ impl CreateComment {
 #[non_exhaustive]
 pub struct TagCall {
     /// Tag IDs.
-    pub tags: Vec<i64>,
+    pub tags: Vec<TagId>,
 }
 
 impl TagCall {
     /// Tags to add.
-    pub fn new(tags: Vec<i64>) -> Self {
-        Self { tags }
+    pub fn new(tags: impl IntoIterator<Item = TagId>) -> Self {
+        Self {
+            tags: tags.into_iter().collect(),
+        }
     }
 }
 

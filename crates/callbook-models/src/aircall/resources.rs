@@ -4,6 +4,7 @@
 //! Nested objects that arrive as `{}` read as `None`.
 
 use super::helpers::{empty_as_none, id_string};
+use super::ids::{CallId, ContactId, NumberId, TagId, TeamId, UserId};
 use super::webhook::EventName;
 use crate::Timestamp;
 use crate::num::Amount;
@@ -55,7 +56,7 @@ open_enum! {
 #[non_exhaustive]
 pub struct Call {
     /// Call ID (int64).
-    pub id: i64,
+    pub id: CallId,
     /// API link.
     pub direct_link: Option<String>,
     /// Provider call ID (webhooks).
@@ -171,7 +172,7 @@ pub struct Comment {
 #[non_exhaustive]
 pub struct Tag {
     /// Tag ID.
-    pub id: i64,
+    pub id: TagId,
     /// Name.
     pub name: Option<String>,
     /// Colour.
@@ -190,7 +191,7 @@ pub struct Tag {
 #[non_exhaustive]
 pub struct User {
     /// User ID.
-    pub id: i64,
+    pub id: UserId,
     /// API link.
     pub direct_link: Option<String>,
     /// Name.
@@ -220,7 +221,7 @@ pub struct User {
     /// Extension (v2).
     pub extension: Option<String>,
     /// Default number (v2).
-    pub default_number_id: Option<i64>,
+    pub default_number_id: Option<NumberId>,
 }
 
 /// A team.
@@ -228,7 +229,7 @@ pub struct User {
 #[non_exhaustive]
 pub struct Team {
     /// Team ID.
-    pub id: i64,
+    pub id: TeamId,
     /// Name.
     pub name: Option<String>,
     /// API link.
@@ -246,7 +247,7 @@ pub struct Team {
 #[non_exhaustive]
 pub struct Number {
     /// Number ID.
-    pub id: i64,
+    pub id: NumberId,
     /// API link.
     pub direct_link: Option<String>,
     /// Name.
@@ -284,7 +285,7 @@ pub struct Number {
 #[non_exhaustive]
 pub struct Contact {
     /// Contact ID.
-    pub id: i64,
+    pub id: ContactId,
     /// API link.
     pub direct_link: Option<String>,
     /// First name.
@@ -558,7 +559,7 @@ pub struct Meta {
 #[non_exhaustive]
 pub struct Availability {
     /// User ID (list form).
-    pub id: Option<i64>,
+    pub id: Option<UserId>,
     /// `available`, `offline`, `do_not_disturb`, `in_call`, `after_call_work`, ...
     pub availability: String,
 }
