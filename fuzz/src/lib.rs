@@ -18,7 +18,7 @@ pub fn calendly_signature(data: &[u8]) {
     let _ = calendly::SignatureHeader::parse(&header);
     let verifier = calendly::Verifier::new([callbook_signature::Secret::from_bytes(CALENDLY_KEY)])
         .expect("key")
-        .with_clock(FixedClock(1_700_000_000));
+        .clock(FixedClock(1_700_000_000));
     let _ = verifier.verify(Some(&header), body);
     let _ = verifier.verify_ignoring_timestamp(Some(&header), body);
     let signed = calendly::sign(CALENDLY_KEY, 1_700_000_000, body);

@@ -76,7 +76,7 @@ pub enum Error {
     },
     /// The request could not be sent or the response not read (connection, TLS, timeout).
     #[error("transport: {0}")]
-    Transport(#[source] reqwest::Error),
+    Transport(#[source] TransportError),
     /// A successful response whose body does not match the expected shape.
     #[error("cannot decode response at `{path}`: {message} (body starts: {excerpt})")]
     Decode {
@@ -168,4 +168,40 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
         out.push('…');
     }
     out
+}
+
+/// Why a request could not be sent or its response not read: connection, TLS, timeout. Opaque,
+/// so the HTTP stack underneath can change without breaking you; the URL is never part of it.
+#[derive(Debug)]
+pub struct TransportError(reqwest::Error);
+
+impl TransportError {
+    /// The request or response timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.0.is_timeout()
+    }
+
+    /// No connection could be made (DNS, refused, TLS handshake).
+    pub fn is_connect(&self) -> bool {
+        self.0.is_connect()
+    }
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl From<reqwest::Error> for TransportError {
+    fn from(e: reqwest::Error) -> Self {
+        // Request URLs can carry query parameters worth keeping out of logs.
+        Self(e.without_url())
+    }
 }

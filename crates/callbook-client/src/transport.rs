@@ -265,7 +265,7 @@ impl Transport {
                         tokio::time::sleep(delay).await;
                         continue;
                     }
-                    return Err(Error::Transport(e.without_url()));
+                    return Err(Error::Transport(e.into()));
                 }
             };
             let status = response.status();
@@ -283,7 +283,7 @@ impl Transport {
                     tokio::time::sleep(delay).await;
                     continue;
                 }
-                Err(e) => return Err(Error::Transport(e.without_url())),
+                Err(e) => return Err(Error::Transport(e.into())),
             };
             tracing::debug!(method = %req.method, path = %req.path, status = status.as_u16(), "response");
             if status.is_success() {

@@ -49,14 +49,14 @@ impl Context {
     }
 
     /// With an Aircall client and its budget.
-    pub fn with_aircall(mut self, client: AircallClient, requests_per_minute: u32) -> Self {
+    pub fn aircall(mut self, client: AircallClient, requests_per_minute: u32) -> Self {
         self.aircall = Some(client);
         self.budget = Arc::new(Budget::per_minute(requests_per_minute));
         self
     }
 
     /// With a Calendly client.
-    pub fn with_calendly(mut self, client: CalendlyClient) -> Self {
+    pub fn calendly(mut self, client: CalendlyClient) -> Self {
         self.calendly = Some(client);
         self
     }
@@ -199,7 +199,7 @@ pub(crate) fn api_failure(what: &str, e: callbook_client::Error) -> HandlerError
     } else {
         HandlerError::retry(what.to_owned())
     };
-    failure.with_source(e)
+    failure.caused_by(e)
 }
 
 /// One lock per person, so that two events about the same person never run side by side

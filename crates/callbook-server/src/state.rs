@@ -67,18 +67,15 @@ impl AppState {
             let verifier = match s.provider {
                 Provider::Calendly => {
                     let keys = resolve_all(&s.signing_keys)?;
-                    let mut v =
-                        calendly::Verifier::new(keys.iter().map(expose)).map_err(secret_err)?;
+                    let mut v = calendly::Verifier::new(&keys).map_err(secret_err)?;
                     if let Some(t) = s.tolerance_secs {
-                        v = v.with_tolerance(t);
+                        v = v.tolerance(std::time::Duration::from_secs(t));
                     }
                     Verifier::Calendly(v)
                 }
                 Provider::Aircall => {
                     let tokens = resolve_all(&s.tokens)?;
-                    Verifier::Aircall(
-                        aircall::Verifier::new(tokens.iter().map(expose)).map_err(secret_err)?,
-                    )
+                    Verifier::Aircall(aircall::Verifier::new(&tokens).map_err(secret_err)?)
                 }
                 _ => {
                     return Err(Error::Config(format!(

@@ -15,7 +15,7 @@ fn bench(c: &mut Criterion) {
     let header = calendly::sign(KEY.as_bytes(), T, SEED);
     let verifier = calendly::Verifier::new([KEY])
         .expect("key")
-        .with_clock(FixedClock(T));
+        .clock(FixedClock(T));
     // The baseline hashes the same bytes a verifier must: "{t}." then the body.
     let signed_prefix = format!("{T}.");
 
@@ -52,7 +52,7 @@ fn bench(c: &mut Criterion) {
 
     let wh = standard::Webhook::from_whsec(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
         .expect("secret")
-        .with_clock(FixedClock(T));
+        .clock(FixedClock(T));
     let signed = wh.sign("msg_1", T, SEED).expect("sign");
     c.bench_function("standard_webhooks_sign", |b| {
         b.iter(|| {

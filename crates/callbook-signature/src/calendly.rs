@@ -243,14 +243,15 @@ impl Verifier {
         })
     }
 
-    /// Sets the timestamp tolerance, applied in both directions.
-    pub fn with_tolerance(mut self, secs: u64) -> Self {
-        self.tolerance_secs = secs;
+    /// Sets the timestamp tolerance, applied in both directions (whole seconds; less than one
+    /// second counts as zero).
+    pub fn tolerance(mut self, tolerance: std::time::Duration) -> Self {
+        self.tolerance_secs = tolerance.as_secs();
         self
     }
 
     /// Replaces the clock (for tests).
-    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
     }
@@ -284,7 +285,7 @@ impl Verifier {
     ///
     /// let body = br#"{"event":"invitee.created","payload":{"email":"ana@example.com"}}"#;
     /// let headers = [(calendly::HEADER, calendly::sign(b"key", 1_700_000_000, body))];
-    /// let verifier = calendly::Verifier::new(["key"])?.with_clock(FixedClock(1_700_000_030));
+    /// let verifier = calendly::Verifier::new(["key"])?.clock(FixedClock(1_700_000_030));
     ///
     /// let webhook: serde_json::Value = verifier.construct_event(&headers, body)?.into_event();
     /// assert_eq!(webhook["payload"]["email"], "ana@example.com");

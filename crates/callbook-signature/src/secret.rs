@@ -38,6 +38,20 @@ impl From<String> for Secret {
     }
 }
 
+/// From the secret type callbook-client and callbook-server hold tokens and keys in.
+impl From<&secrecy::SecretString> for Secret {
+    fn from(s: &secrecy::SecretString) -> Self {
+        use secrecy::ExposeSecret;
+        Self::from_bytes(s.expose_secret().as_bytes())
+    }
+}
+
+impl From<secrecy::SecretString> for Secret {
+    fn from(s: secrecy::SecretString) -> Self {
+        Self::from(&s)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")

@@ -173,14 +173,15 @@ impl Webhook {
         )
     }
 
-    /// Sets the timestamp tolerance, applied in both directions.
-    pub fn with_tolerance(mut self, secs: u64) -> Self {
-        self.tolerance_secs = secs;
+    /// Sets the timestamp tolerance, applied in both directions (whole seconds; less than one
+    /// second counts as zero).
+    pub fn tolerance(mut self, tolerance: std::time::Duration) -> Self {
+        self.tolerance_secs = tolerance.as_secs();
         self
     }
 
     /// Replaces the clock (for tests).
-    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
     }
@@ -208,7 +209,7 @@ impl Webhook {
     /// use callbook_signature::{standard, FixedClock};
     ///
     /// let wh = standard::Webhook::from_whsec(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])?
-    ///     .with_clock(FixedClock(1_700_000_000));
+    ///     .clock(FixedClock(1_700_000_000));
     /// let signed = wh.sign("msg_1", 1_700_000_000, b"{}")?;
     /// let headers = [
     ///     (standard::ID_HEADER, signed.id),

@@ -9,7 +9,7 @@
 ///
 /// let body = br#"{"event":"invitee.created","payload":{}}"#;
 /// let headers = [(calendly::HEADER, calendly::sign(b"key", 1_700_000_000, body))];
-/// let verifier = calendly::Verifier::new(["old-key", "key"])?.with_clock(FixedClock(1_700_000_000));
+/// let verifier = calendly::Verifier::new(["old-key", "key"])?.clock(FixedClock(1_700_000_000));
 ///
 /// let verified = verifier.construct_event::<serde_json::Value>(&headers, body)?;
 /// assert_eq!(verified.key_index, 1);

@@ -110,7 +110,7 @@ pub(crate) fn recipe_context(
             .base_url(api.url.clone())
             .build()
             .context("aircall_api")?;
-        ctx = ctx.with_aircall(client, api.requests_per_minute.max(1));
+        ctx = ctx.aircall(client, api.requests_per_minute.max(1));
     }
     if let Some(api) = &config.calendly_api {
         let token = api.token.resolve()?;
@@ -119,7 +119,7 @@ pub(crate) fn recipe_context(
             .base_url(api.url.clone())
             .build()
             .context("calendly_api")?;
-        ctx = ctx.with_calendly(client);
+        ctx = ctx.calendly(client);
     }
     Ok(ctx)
 }

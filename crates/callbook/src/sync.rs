@@ -52,7 +52,7 @@ pub(crate) async fn run(opts: Options<'_>) -> Result<ExitCode, Failure> {
         Some(client) => client,
         None => {
             let client = crate::providers::calendly_client(opts.token_env, opts.api_url)?;
-            ctx = ctx.with_calendly(client.clone());
+            ctx = ctx.calendly(client.clone());
             client
         }
     };

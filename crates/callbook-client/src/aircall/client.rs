@@ -26,12 +26,12 @@ impl std::fmt::Debug for AircallClient {
 
 impl AircallClient {
     /// A client with an API key pair (HTTP Basic `api_id:api_token`) and default settings.
-    pub fn basic(api_id: impl Into<String>, api_token: impl Into<String>) -> Result<Self> {
+    pub fn basic(api_id: impl Into<String>, api_token: impl Into<SecretString>) -> Result<Self> {
         Self::builder().basic(api_id, api_token).build()
     }
 
     /// A client with an OAuth access token (Aircall's do not expire).
-    pub fn bearer(access_token: impl Into<String>) -> Result<Self> {
+    pub fn bearer(access_token: impl Into<SecretString>) -> Result<Self> {
         Self::builder().bearer(access_token).build()
     }
 
@@ -74,17 +74,17 @@ impl std::fmt::Debug for AircallBuilder {
 
 impl AircallBuilder {
     /// API key pair: HTTP Basic `api_id:api_token`.
-    pub fn basic(mut self, api_id: impl Into<String>, api_token: impl Into<String>) -> Self {
+    pub fn basic(mut self, api_id: impl Into<String>, api_token: impl Into<SecretString>) -> Self {
         self.auth = Some(Credentials::Basic {
             api_id: api_id.into(),
-            api_token: SecretString::from(api_token.into()),
+            api_token: api_token.into(),
         });
         self
     }
 
     /// OAuth access token.
-    pub fn bearer(mut self, token: impl Into<String>) -> Self {
-        self.auth = Some(Credentials::Bearer(SecretString::from(token.into())));
+    pub fn bearer(mut self, token: impl Into<SecretString>) -> Self {
+        self.auth = Some(Credentials::Bearer(token.into()));
         self
     }
 

@@ -27,7 +27,7 @@ impl std::fmt::Debug for CalendlyClient {
 
 impl CalendlyClient {
     /// A client authenticated with a personal access token, with default settings.
-    pub fn new(personal_access_token: impl Into<String>) -> Result<Self> {
+    pub fn new(personal_access_token: impl Into<SecretString>) -> Result<Self> {
         Self::builder()
             .personal_access_token(personal_access_token)
             .build()
@@ -82,8 +82,8 @@ impl std::fmt::Debug for CalendlyBuilder {
 
 impl CalendlyBuilder {
     /// Authenticates with a personal access token.
-    pub fn personal_access_token(mut self, token: impl Into<String>) -> Self {
-        self.auth = Some(AuthChoice::Token(SecretString::from(token.into())));
+    pub fn personal_access_token(mut self, token: impl Into<SecretString>) -> Self {
+        self.auth = Some(AuthChoice::Token(token.into()));
         self
     }
 

@@ -223,13 +223,13 @@ impl OAuthClient {
     }
 
     /// A confidential (web) client: authenticates to the token endpoint with HTTP Basic.
-    pub fn with_client_secret(mut self, secret: impl Into<String>) -> Self {
-        self.client_secret = Some(SecretString::from(secret.into()));
+    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.client_secret = Some(secret.into());
         self
     }
 
     /// Another authorization server (tests, proxies).
-    pub fn with_auth_base(mut self, base: impl Into<String>) -> Self {
+    pub fn auth_base(mut self, base: impl Into<String>) -> Self {
         self.auth_base = base.into().trim_end_matches('/').to_owned();
         self
     }
@@ -317,16 +317,13 @@ impl OAuthClient {
                 crate::transport::sensitive(&format!("Basic {basic}"))?,
             );
         }
-        let response = req
-            .send()
-            .await
-            .map_err(|e| Error::Transport(e.without_url()))?;
+        let response = req.send().await.map_err(|e| Error::Transport(e.into()))?;
         let status = response.status();
         let retry_after = crate::rate_limit::retry_after(response.headers());
         let body = response
             .bytes()
             .await
-            .map_err(|e| Error::Transport(e.without_url()))?;
+            .map_err(|e| Error::Transport(e.into()))?;
         if status.is_success() {
             return Ok(body);
         }
@@ -438,7 +435,7 @@ mod tests {
     #[test]
     fn debug_never_shows_secrets() {
         let t = TokenSet::new("access-SECRET", Some("refresh-SECRET".into()), None);
-        let c = OAuthClient::new("id", "http://localhost/cb").with_client_secret("client-SECRET");
+        let c = OAuthClient::new("id", "http://localhost/cb").client_secret("client-SECRET");
         let shown = format!("{t:?} {c:?} {:?}", PkceVerifier::from_secret("pkce-SECRET"));
         assert!(!shown.contains("SECRET"), "{shown}");
     }

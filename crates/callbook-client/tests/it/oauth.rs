@@ -59,8 +59,8 @@ fn session(
     store: Arc<Recorder>,
 ) -> (CalendlyClient, Arc<OAuthSession>) {
     let oauth = OAuthClient::new("client-1", "http://localhost:8080/callback")
-        .with_client_secret("client-secret")
-        .with_auth_base(server.uri());
+        .client_secret("client-secret")
+        .auth_base(server.uri());
     let session = Arc::new(OAuthSession::new(oauth, tokens, store));
     let client = CalendlyClient::builder()
         .oauth(session.clone())
@@ -191,8 +191,8 @@ async fn a_spent_refresh_token_asks_for_reauthorization() {
 #[tokio::test]
 async fn exchanging_a_code_sends_the_pkce_verifier() {
     let server = MockServer::start().await;
-    let oauth = OAuthClient::new("native-app", "http://localhost:8080/callback")
-        .with_auth_base(server.uri());
+    let oauth =
+        OAuthClient::new("native-app", "http://localhost:8080/callback").auth_base(server.uri());
     let request = oauth.authorize_url();
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
@@ -236,7 +236,7 @@ async fn a_token_response_that_does_not_decode_shows_no_token() {
         })))
         .mount(&server)
         .await;
-    let oauth = OAuthClient::new("app", "http://localhost/cb").with_auth_base(server.uri());
+    let oauth = OAuthClient::new("app", "http://localhost/cb").auth_base(server.uri());
     let err = oauth
         .refresh(&secrecy::SecretString::from("refresh-0".to_owned()))
         .await

@@ -8,6 +8,7 @@
 use super::resources::{Call, Contact, IntegrationData, Message, Number, User};
 use crate::Timestamp;
 use crate::open_enum::open_enum;
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -94,20 +95,55 @@ impl EventName {
     }
 }
 
-/// The shared token of a webhook. `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The shared token of a webhook. `Debug` never shows it and it is zeroed on drop: it is held
+/// in a `secrecy::SecretString`, the type callbook-client and callbook-server hold secrets in,
+/// and converts to and from one.
+#[derive(Clone, Deserialize)]
 #[serde(transparent)]
-pub struct WebhookToken(String);
+pub struct WebhookToken(SecretString);
 
 impl WebhookToken {
     /// Wraps a token.
     pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
+        Self(SecretString::from(token.into()))
     }
 
     /// The token. Compare it in constant time, and never log it.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
+    }
+}
+
+/// Compared in constant time (over the longer of the two lengths), so comparing a received
+/// token with a known one does not tell how much of it matched.
+impl PartialEq for WebhookToken {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.expose().as_bytes(), other.expose().as_bytes());
+        let mut diff = u8::from(a.len() != b.len());
+        for i in 0..a.len().max(b.len()) {
+            diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+        }
+        std::hint::black_box(diff) == 0
+    }
+}
+
+impl Eq for WebhookToken {}
+
+impl Serialize for WebhookToken {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.expose())
+    }
+}
+
+impl From<SecretString> for WebhookToken {
+    fn from(token: SecretString) -> Self {
+        Self(token)
+    }
+}
+
+impl From<WebhookToken> for SecretString {
+    fn from(token: WebhookToken) -> Self {
+        token.0
     }
 }
 

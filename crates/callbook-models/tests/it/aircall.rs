@@ -39,6 +39,21 @@ fn token_never_appears_in_debug() {
 }
 
 #[test]
+fn token_compares_serialises_and_converts_like_the_secret_it_is() {
+    let w = webhook(fixture!("aircall/webhook_call_created.json"));
+    assert_eq!(w.token, WebhookToken::new("cebcaac65XXXXXXXXXx"));
+    assert_ne!(w.token, WebhookToken::new("cebcaac65XXXXXXXXX"));
+    assert_ne!(w.token, WebhookToken::new("cebcaac65XXXXXXXXXy"));
+    let json = serde_json::to_value(&w).expect("serialise");
+    assert_eq!(json["token"], "cebcaac65XXXXXXXXXx", "written back as sent");
+    let held: secrecy::SecretString = w.token.into();
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&held),
+        "cebcaac65XXXXXXXXXx"
+    );
+}
+
+#[test]
 fn minimal_tutorial_call() {
     let w = webhook(fixture!("aircall/webhook_call_created_minimal.json"));
     let Data::Call(call) = &w.data else { panic!() };

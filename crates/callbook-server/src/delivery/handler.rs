@@ -126,7 +126,7 @@ impl HandlerError {
     }
 
     /// The same failure, with the error that caused it.
-    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
         self
     }
@@ -283,7 +283,7 @@ mod tests {
         assert!(!e.is_permanent());
         assert_eq!(e.message(), "invalid digit found in string");
         let io = std::io::Error::other("connection reset");
-        let e = HandlerError::permanent("the CRM refused the contact").with_source(io);
+        let e = HandlerError::permanent("the CRM refused the contact").caused_by(io);
         assert!(e.is_permanent());
         assert_eq!(
             e.to_string(),

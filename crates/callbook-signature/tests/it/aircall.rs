@@ -206,3 +206,12 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn verifiers_take_the_secret_type_the_other_crates_hold_tokens_in() {
+    let held = secrecy::SecretString::from("cebcaac65XXXXXXXXXx");
+    let v = Verifier::new([&held]).expect("tokens");
+    assert_eq!(v.verify(CALL).map(|v| v.key_index), Ok(0));
+    let v = Verifier::new([held]).expect("tokens");
+    assert!(!format!("{v:?}").contains("cebcaac65"), "{v:?}");
+}

@@ -143,7 +143,7 @@ fn stripe_and_standardwebhooks_agree_with_us() {
         let theirs = v["stripe_header"].as_str().expect("header");
         let verifier = calendly::Verifier::new([key.as_str()])
             .expect("key")
-            .with_clock(FixedClock(*t));
+            .clock(FixedClock(*t));
         assert!(
             verifier.verify(Some(theirs), body.as_bytes()).is_ok(),
             "{theirs} {ctx}"
@@ -156,7 +156,7 @@ fn stripe_and_standardwebhooks_agree_with_us() {
 
         let sw = Webhook::new([secret.clone()])
             .expect("s")
-            .with_clock(FixedClock(*sw_t));
+            .clock(FixedClock(*sw_t));
         let sig = v["sw_signature"].as_str().expect("sig");
         let ts = sw_t.to_string();
         assert!(

@@ -20,7 +20,7 @@ const SIG2: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 fn wh(secret: &str, now: i64) -> Webhook {
     Webhook::from_whsec([secret])
         .expect("secret")
-        .with_clock(FixedClock(now))
+        .clock(FixedClock(now))
 }
 
 fn verify(w: &Webhook, id: &str, t: i64, sig: &str, body: &[u8]) -> Result<(), Error> {
@@ -176,7 +176,7 @@ fn secrets_with_and_without_prefix_or_padding() {
 fn rotation_signs_with_every_secret_and_verifies_with_any() {
     let both = Webhook::from_whsec([S1, S2])
         .expect("s")
-        .with_clock(FixedClock(T2));
+        .clock(FixedClock(T2));
     let headers = both.sign(ID2, T2, BODY2).expect("sign");
     assert_eq!(headers.signature.split(' ').count(), 2);
     assert!(verify(&wh(S2, T2), ID2, T2, &headers.signature, BODY2).is_ok());
