@@ -12,6 +12,7 @@
 //! Each recipe is an in-process handler of callbook-server's delivery engine, so it has the
 //! outbox, retries, dead letters, replay and metrics that HTTP destinations have.
 //! [`install`] adds the directory and the configured recipes to a server.
+#![warn(missing_docs)]
 
 mod admin;
 mod budget;

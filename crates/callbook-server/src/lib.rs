@@ -30,6 +30,7 @@
 //! server.serve(listener, std::future::pending()).await?;
 //! # Ok(()) }
 //! ```
+#![warn(missing_docs)]
 
 mod admin;
 pub mod classify;

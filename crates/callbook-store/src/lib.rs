@@ -12,7 +12,7 @@
 //!
 //! A store runs tasks of its own (PostgreSQL's group commit, SQLite's intake log writes) on the
 //! Tokio runtime it is opened in: use it while that runtime runs.
-
+#![warn(missing_docs)]
 // Without a backend the crate is the `Store` trait and its types, for your own backend; the
 // SQL helpers the backends share go unused.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(unused))]
