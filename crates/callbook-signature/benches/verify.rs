@@ -49,6 +49,22 @@ fn bench(c: &mut Criterion) {
     c.bench_function("aircall_token_verify", |b| {
         b.iter(|| tokens.verify(black_box(aircall_body)).expect("valid"))
     });
+    // Verify then parse the whole body (two passes), against construct_event (one).
+    let mut g = c.benchmark_group("aircall_verify_and_parse");
+    g.bench_function("verify_then_from_slice", |b| {
+        b.iter(|| {
+            tokens.verify(black_box(aircall_body)).expect("valid");
+            serde_json::from_slice::<serde_json::Value>(black_box(aircall_body)).expect("json")
+        })
+    });
+    g.bench_function("construct_event", |b| {
+        b.iter(|| {
+            tokens
+                .construct_event::<serde_json::Value>(black_box(aircall_body))
+                .expect("valid")
+        })
+    });
+    g.finish();
 
     let wh = standard::Webhook::from_whsec(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
         .expect("secret")
