@@ -35,6 +35,7 @@
 mod admin;
 pub mod classify;
 pub mod config;
+mod console;
 mod delivery;
 mod error;
 mod health;
@@ -235,7 +236,8 @@ impl Server {
         self.timeout(
             admin::router(self.state.clone())
                 .with_state(self.state.clone())
-                .merge(self.extra_admin.clone()),
+                .merge(self.extra_admin.clone())
+                .merge(console::router(self.state.clone())),
         )
     }
 

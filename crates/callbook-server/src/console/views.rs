@@ -1,0 +1,310 @@
+//! The console's pages, rendered on the server. maud escapes every value it is given, so
+//! whatever a webhook carries is shown as text.
+
+use callbook_store::{AttemptRecord, Delivery, EventSummary, ParseStatus, StoredEvent};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+/// Where the console is mounted (`/ui`, or `/ops/ui` when nested) and the session's CSRF token.
+pub(crate) struct Page<'a> {
+    pub(crate) base: &'a str,
+    pub(crate) csrf: Option<&'a str>,
+}
+
+fn layout(page: &Page<'_>, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · callbook" }
+                link rel="stylesheet" href={ (page.base) "/assets/console.css" };
+            }
+            body {
+                header {
+                    nav aria-label="Console" {
+                        a.brand href={ (page.base) "/events" } { "callbook" }
+                        @if let Some(csrf) = page.csrf {
+                            a href={ (page.base) "/events" } { "Events" }
+                            form.inline method="post" action={ (page.base) "/logout" } {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+pub(crate) fn login(page: &Page<'_>, refused: bool) -> Markup {
+    layout(
+        page,
+        "Sign in",
+        html! {
+            h1 { "Sign in" }
+            @if refused {
+                p.error role="alert" { "That is not the admin token." }
+            }
+            form method="post" action={ (page.base) "/login" } {
+                label for="token" { "Admin token" }
+                input #token type="password" name="token" autocomplete="current-password" required autofocus;
+                button type="submit" { "Sign in" }
+            }
+            p.hint { "The value of " code { "admin.token" } " in callbook.toml." }
+        },
+    )
+}
+
+/// The filters of the events page, as given (re-shown in the form).
+#[derive(Default)]
+pub(crate) struct EventFilters {
+    pub(crate) source: String,
+    pub(crate) provider: String,
+    pub(crate) event_type: String,
+}
+
+pub(crate) fn events(
+    page: &Page<'_>,
+    filters: &EventFilters,
+    events: &[EventSummary],
+    older: Option<String>,
+) -> Markup {
+    layout(
+        page,
+        "Events",
+        html! {
+            h1 { "Events" }
+            form.filters method="get" action={ (page.base) "/events" } {
+                label { "Source " input type="text" name="source" value=(filters.source); }
+                label { "Provider "
+                    select name="provider" {
+                        @for (value, label) in [("", "any"), ("calendly", "Calendly"), ("aircall", "Aircall")] {
+                            option value=(value) selected[filters.provider == value] { (label) }
+                        }
+                    }
+                }
+                label { "Event type " input type="text" name="event_type" value=(filters.event_type) placeholder="invitee.created"; }
+                button type="submit" { "Filter" }
+            }
+            @if events.is_empty() {
+                p { "No event matches." }
+            } @else {
+                table {
+                    thead { tr { th { "Received" } th { "Source" } th { "Type" } th { "Parsed" } th { "Size" } } }
+                    tbody {
+                        @for e in events {
+                            tr {
+                                td { a href={ (page.base) "/events/" (e.id) } { (e.received_at.format("%Y-%m-%d %H:%M:%S")) } }
+                                td { (e.source) " " span.muted { "(" (e.provider.as_str()) ")" } }
+                                td { (e.event_type.as_deref().unwrap_or("?")) }
+                                td { (parse_label(&e.parse_status)) }
+                                td { (e.body_len) " B" }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(query) = older {
+                p { a href={ (page.base) "/events?" (query) } rel="next" { "Older events" } }
+            }
+        },
+    )
+}
+
+fn parse_label(status: &ParseStatus) -> &'static str {
+    match status {
+        ParseStatus::Parsed => "yes",
+        _ => "no",
+    }
+}
+
+pub(crate) struct EventView<'a> {
+    pub(crate) event: &'a StoredEvent,
+    pub(crate) summary: Option<String>,
+    pub(crate) pretty_body: String,
+    pub(crate) deliveries: Vec<(Delivery, Vec<AttemptRecord>)>,
+    pub(crate) notice: Option<&'a str>,
+}
+
+pub(crate) fn event(page: &Page<'_>, view: &EventView<'_>) -> Markup {
+    let e = &view.event.summary;
+    let title = e.event_type.as_deref().unwrap_or("event");
+    layout(
+        page,
+        title,
+        html! {
+            p { a href={ (page.base) "/events" } { "← Events" } }
+            h1 { (title) }
+            @if let Some(notice) = view.notice {
+                p.notice role="status" { (notice) }
+            }
+            @if let Some(summary) = &view.summary {
+                p.summary { (summary) }
+            }
+            dl {
+                dt { "ID" } dd { code { (e.id) } }
+                dt { "Source" } dd { (e.source) " (" (e.provider.as_str()) ")" }
+                dt { "Received" } dd { (e.received_at.to_rfc3339()) }
+                @if let Some(at) = e.occurred_at { dt { "Occurred" } dd { (at.to_rfc3339()) } }
+                dt { "De-duplication key" } dd { code { (e.dedupe_key) } }
+                dt { "Parsed" } dd {
+                    @match &e.parse_status {
+                        ParseStatus::Unparsed(error) => { "no: " (error) }
+                        _ => { "yes" }
+                    }
+                }
+            }
+            h2 { "Deliveries" }
+            @if view.deliveries.is_empty() {
+                p { "No destination takes this event." }
+            }
+            @for (d, attempts) in &view.deliveries {
+                section.delivery {
+                    h3 { (d.destination) " · " span class={ "state " (d.state.as_str()) } { (d.state.as_str()) } }
+                    p { (d.attempts) " attempt(s)"
+                        @if let Some(next) = d.next_attempt_at { " · next at " (next.to_rfc3339()) } }
+                    @if !attempts.is_empty() {
+                        table {
+                            thead { tr { th { "At" } th { "Status" } th { "Latency" } th { "Error or answer" } } }
+                            tbody {
+                                @for a in attempts {
+                                    tr {
+                                        td { (a.attempted_at.format("%H:%M:%S%.3f")) }
+                                        td { @if let Some(s) = a.status_code { (s) } @else { "–" } }
+                                        td { (a.latency_ms) " ms" }
+                                        td { code { (a.error.as_deref().or(a.response_excerpt.as_deref()).unwrap_or("")) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(csrf) = page.csrf {
+                        form method="post" action={ (page.base) "/deliveries/" (d.id) "/retry" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            input type="hidden" name="event" value=(e.id);
+                            button type="submit" { "Retry now" }
+                        }
+                    }
+                }
+            }
+            h2 { "Headers" }
+            table.headers {
+                tbody {
+                    @for (name, value) in &view.event.headers {
+                        tr { th scope="row" { (name) } td { code { (value) } } }
+                    }
+                }
+            }
+            h2 { "Body" }
+            p { a href={ (page.base) "/events/" (e.id) "/body" } download { "Download the raw bytes" } }
+            pre.body { code { (PreEscaped(highlight(&view.pretty_body))) } }
+        },
+    )
+}
+
+/// JSON with its strings, numbers and literals in spans, escaped: the body is the sender's
+/// text, so every character is escaped before any markup is added around it.
+fn highlight(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() * 2);
+    let mut chars = json.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '"' => {
+                let mut s = String::from('"');
+                let mut escaped = false;
+                for (_, c) in chars.by_ref() {
+                    s.push(c);
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' {
+                        escaped = true;
+                    } else if c == '"' {
+                        break;
+                    }
+                }
+                // A string followed by a colon is a key.
+                let is_key = chars
+                    .clone()
+                    .find(|(_, c)| !c.is_whitespace())
+                    .map(|(_, c)| c)
+                    == Some(':');
+                let class = if is_key { "k" } else { "s" };
+                out.push_str(&format!("<span class=\"{class}\">"));
+                escape_into(&s, &mut out);
+                out.push_str("</span>");
+            }
+            '-' | '0'..='9' => {
+                let mut n = String::from(c);
+                while let Some((_, c)) = chars.peek() {
+                    if c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-') {
+                        n.push(*c);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push_str("<span class=\"n\">");
+                escape_into(&n, &mut out);
+                out.push_str("</span>");
+            }
+            't' | 'f' | 'n' => {
+                let mut word = String::from(c);
+                while let Some((_, c)) = chars.peek() {
+                    if c.is_ascii_alphabetic() {
+                        word.push(*c);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push_str("<span class=\"l\">");
+                escape_into(&word, &mut out);
+                out.push_str("</span>");
+            }
+            other => escape_into(other.encode_utf8(&mut [0; 4]), &mut out),
+        }
+    }
+    out
+}
+
+fn escape_into(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+pub(crate) fn not_found(page: &Page<'_>, what: &str) -> Markup {
+    layout(page, "Not found", html! { h1 { "Not found" } p { (what) } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlighting_escapes_everything_the_sender_wrote() {
+        let html =
+            highlight(r#"{"name": "<img src=x onerror=\"alert(1)\">", "n": -1.5e3, "ok": true}"#);
+        assert!(!html.contains("<img"), "{html}");
+        assert!(
+            html.contains("&lt;img src=x onerror=\\&quot;alert(1)\\&quot;&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="k">&quot;name&quot;</span>"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<span class="n">-1.5e3</span>"#), "{html}");
+        assert!(html.contains(r#"<span class="l">true</span>"#), "{html}");
+    }
+}
