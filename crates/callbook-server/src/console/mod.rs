@@ -48,6 +48,11 @@ pub(crate) fn router(app: AppState) -> Router {
         .route("/ui/events/{id}", get(event))
         .route("/ui/events/{id}/body", get(event_body))
         .route("/ui/deliveries/{id}/retry", post(retry))
+        .route("/ui/dead", get(dead))
+        .route("/ui/destinations", get(destinations))
+        .route("/ui/destinations/{name}/enable", post(enable))
+        .route("/ui/destinations/{name}/disable", post(disable))
+        .route("/ui/destinations/{name}/replay", post(replay))
         .route("/ui/assets/console.css", get(css))
         .layer(middleware::from_fn_with_state(console.clone(), guard))
         .with_state(console)
@@ -465,6 +470,201 @@ async fn retry(
             Redirect::to(&back).into_response()
         }
         Ok(false) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => store_unavailable(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct CursorQuery {
+    cursor: Option<String>,
+}
+
+async fn dead(
+    State(console): State<Console>,
+    base: Base,
+    axum::Extension(session): axum::Extension<Session>,
+    Query(q): Query<CursorQuery>,
+) -> Response {
+    let listed = console
+        .app
+        .store
+        .list_deliveries(&DeliveryQuery {
+            state: Some(callbook_store::DeliveryState::Dead),
+            before: nonempty(&q.cursor).and_then(|c| c.parse::<DeliveryId>().ok()),
+            limit: Some(PAGE_SIZE),
+            ..DeliveryQuery::default()
+        })
+        .await;
+    match listed {
+        Ok(page) => html(views::dead(
+            &Page {
+                base: &base.0,
+                csrf: Some(&session.csrf),
+            },
+            &page.deliveries,
+            page.next_cursor
+                .map(|c| encode_query(&[("cursor", c.to_string())])),
+        )),
+        Err(e) => store_unavailable(e),
+    }
+}
+
+async fn destinations(
+    State(console): State<Console>,
+    base: Base,
+    axum::Extension(session): axum::Extension<Session>,
+    Query(query): Query<EventPageQuery>,
+) -> Response {
+    let stats = match console.app.store.queue_stats(chrono::Utc::now()).await {
+        Ok(stats) => stats,
+        Err(e) => return store_unavailable(e),
+    };
+    let engine = &console.app.engine;
+    let rows: Vec<views::DestinationRow> = engine
+        .destinations
+        .iter()
+        .map(|d| {
+            let queue = stats.iter().find(|s| *s.destination == *d.name);
+            views::DestinationRow {
+                name: d.name.to_string(),
+                kind: if d.url.is_some() {
+                    "http"
+                } else {
+                    "in-process handler"
+                },
+                url: d.url.clone(),
+                disabled: d.is_disabled(),
+                breaker: match engine.breaker_state(d) {
+                    crate::delivery::BreakerState::Closed => "closed",
+                    crate::delivery::BreakerState::Open => "open",
+                    crate::delivery::BreakerState::HalfOpen => "half open",
+                },
+                pending: queue.map_or(0, |q| q.pending),
+                due: queue.map_or(0, |q| q.due),
+                dead: queue.map_or(0, |q| q.dead),
+            }
+        })
+        .collect();
+    let notice = query.notice.as_deref().map(|n| match n {
+        "enabled" => "Enabled: its deliveries are attempted again.",
+        "disabled" => "Disabled: nothing is attempted until it is enabled; deliveries wait.",
+        "replayed" => "Replay scheduled: the deliveries are due now.",
+        _ => "Done.",
+    });
+    html(views::destinations(
+        &Page {
+            base: &base.0,
+            csrf: Some(&session.csrf),
+        },
+        &rows,
+        notice,
+    ))
+}
+
+fn back_to_destinations(base: &Base, notice: &str) -> Response {
+    Redirect::to(&format!("{}/destinations?notice={notice}", base.0)).into_response()
+}
+
+async fn enable(
+    State(console): State<Console>,
+    base: Base,
+    axum::Extension(session): axum::Extension<Session>,
+    Path(name): Path<String>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&session, &form.csrf) {
+        return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
+    }
+    match console.app.engine.enable(&name).await {
+        Ok(true) => back_to_destinations(&base, "enabled"),
+        Ok(false) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => store_unavailable(e),
+    }
+}
+
+async fn disable(
+    State(console): State<Console>,
+    base: Base,
+    axum::Extension(session): axum::Extension<Session>,
+    Path(name): Path<String>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&session, &form.csrf) {
+        return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
+    }
+    if console.app.engine.disable_by_name(&name).await {
+        back_to_destinations(&base, "disabled")
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+#[derive(Deserialize)]
+struct ReplayForm {
+    csrf: String,
+    dead: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// A `datetime-local` value (`2026-12-04T15:30`, seconds optional), read as UTC.
+fn local_utc(value: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let value = value.trim();
+    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(value, f).ok())
+        .map(|t| t.and_utc())
+}
+
+async fn replay(
+    State(console): State<Console>,
+    base: Base,
+    axum::Extension(session): axum::Extension<Session>,
+    Path(name): Path<String>,
+    axum::Form(form): axum::Form<ReplayForm>,
+) -> Response {
+    if !csrf_ok(&session, &form.csrf) {
+        return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
+    }
+    let engine = &console.app.engine;
+    let Some(destination) = engine.destinations.iter().find(|d| *d.name == *name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let what = if form.dead.is_some() {
+        callbook_store::Replay::Dead
+    } else {
+        let Some(since) = form.since.as_deref().and_then(local_utc) else {
+            return (StatusCode::BAD_REQUEST, "give the start of the range").into_response();
+        };
+        let until = match form.until.as_deref().filter(|u| !u.trim().is_empty()) {
+            Some(u) => match local_utc(u) {
+                Some(t) => t,
+                None => {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        "the end of the range is not a time",
+                    )
+                        .into_response();
+                }
+            },
+            None => chrono::Utc::now(),
+        };
+        callbook_store::Replay::Range {
+            since,
+            until,
+            filter: destination.filter.clone(),
+        }
+    };
+    match console
+        .app
+        .store
+        .replay(&name, what, chrono::Utc::now())
+        .await
+    {
+        Ok(_) => {
+            engine.wake.notify_one();
+            back_to_destinations(&base, "replayed")
+        }
         Err(e) => store_unavailable(e),
     }
 }

@@ -11,12 +11,21 @@ pub(crate) struct Page<'a> {
 }
 
 fn layout(page: &Page<'_>, title: &str, body: Markup) -> Markup {
+    layout_refreshing(page, title, None, body)
+}
+
+/// `refresh`: seconds after which the page reloads itself (a progress view that needs no
+/// script).
+fn layout_refreshing(page: &Page<'_>, title: &str, refresh: Option<u32>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = refresh {
+                    meta http-equiv="refresh" content=(seconds);
+                }
                 title { (title) " · callbook" }
                 link rel="stylesheet" href={ (page.base) "/assets/console.css" };
             }
@@ -26,6 +35,8 @@ fn layout(page: &Page<'_>, title: &str, body: Markup) -> Markup {
                         a.brand href={ (page.base) "/events" } { "callbook" }
                         @if let Some(csrf) = page.csrf {
                             a href={ (page.base) "/events" } { "Events" }
+                            a href={ (page.base) "/dead" } { "Dead letters" }
+                            a href={ (page.base) "/destinations" } { "Destinations" }
                             form.inline method="post" action={ (page.base) "/logout" } {
                                 input type="hidden" name="csrf" value=(csrf);
                                 button type="submit" { "Sign out" }
@@ -281,6 +292,111 @@ fn escape_into(text: &str, out: &mut String) {
             c => out.push(c),
         }
     }
+}
+
+/// One destination as the console shows it.
+pub(crate) struct DestinationRow {
+    pub(crate) name: String,
+    pub(crate) kind: &'static str,
+    pub(crate) url: Option<String>,
+    pub(crate) disabled: bool,
+    pub(crate) breaker: &'static str,
+    pub(crate) pending: u64,
+    pub(crate) due: u64,
+    pub(crate) dead: u64,
+}
+
+fn csrf_field(page: &Page<'_>) -> Markup {
+    html! { @if let Some(csrf) = page.csrf { input type="hidden" name="csrf" value=(csrf); } }
+}
+
+pub(crate) fn destinations(
+    page: &Page<'_>,
+    rows: &[DestinationRow],
+    notice: Option<&str>,
+) -> Markup {
+    // While replayed deliveries wait, the page follows them without script.
+    let busy = rows.iter().any(|r| r.due > 0);
+    layout_refreshing(
+        page,
+        "Destinations",
+        busy.then_some(2),
+        html! {
+            h1 { "Destinations" }
+            @if let Some(notice) = notice { p.notice role="status" { (notice) } }
+            @if rows.is_empty() { p { "No destination is configured." } }
+            @for r in rows {
+                section.delivery id={ "destination-" (r.name) } {
+                    h3 { (r.name) " · " span.muted { (r.kind) }
+                        @if r.disabled { " · " span.state.dead { "disabled" } } }
+                    @if let Some(url) = &r.url { p { code { (url) } } }
+                    p {
+                        "Circuit breaker " strong { (r.breaker) }
+                        " · " span.pending { (r.pending) } " pending (" (r.due) " due)"
+                        " · " span.dead { (r.dead) } " dead"
+                    }
+                    @if busy && r.due > 0 { p.progress { progress max=(r.pending.max(1)) value=(r.pending.saturating_sub(r.due)) {} " delivering…" } }
+                    div.actions {
+                        @if r.disabled {
+                            form method="post" action={ (page.base) "/destinations/" (r.name) "/enable" } {
+                                (csrf_field(page)) button type="submit" { "Enable" }
+                            }
+                        } @else {
+                            form method="post" action={ (page.base) "/destinations/" (r.name) "/disable" } {
+                                (csrf_field(page)) button.secondary type="submit" { "Disable" }
+                            }
+                        }
+                        @if r.dead > 0 {
+                            form method="post" action={ (page.base) "/destinations/" (r.name) "/replay" } {
+                                (csrf_field(page))
+                                input type="hidden" name="dead" value="true";
+                                button type="submit" { "Replay " (r.dead) " dead" }
+                            }
+                        }
+                        form.range method="post" action={ (page.base) "/destinations/" (r.name) "/replay" } {
+                            (csrf_field(page))
+                            label { "From (UTC) " input type="datetime-local" name="since" required; }
+                            label { "To (UTC) " input type="datetime-local" name="until"; }
+                            button type="submit" { "Replay range" }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub(crate) fn dead(page: &Page<'_>, deliveries: &[Delivery], older: Option<String>) -> Markup {
+    layout(
+        page,
+        "Dead letters",
+        html! {
+            h1 { "Dead letters" }
+            p.hint { "Deliveries that used every attempt. Replay one from its event, or all of a destination's from "
+                a href={ (page.base) "/destinations" } { "Destinations" } "." }
+            @if deliveries.is_empty() {
+                p { "Nothing is dead." }
+            } @else {
+                table {
+                    thead { tr { th { "Since" } th { "Destination" } th { "Event" } th { "Attempts" } th { "Last answer" } } }
+                    tbody {
+                        @for d in deliveries {
+                            tr {
+                                td { (d.updated_at.format("%Y-%m-%d %H:%M:%S")) }
+                                td { (d.destination) }
+                                td { a href={ (page.base) "/events/" (d.event_id) } { code { (d.event_id) } } }
+                                td { (d.attempts) }
+                                td { @if let Some(s) = d.last_status { (s) " " } code { (d.last_error.as_deref().unwrap_or("")) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(query) = older {
+                p { a href={ (page.base) "/dead?" (query) } rel="next" { "Older" } }
+            }
+        },
+    )
 }
 
 pub(crate) fn not_found(page: &Page<'_>, what: &str) -> Markup {

@@ -433,6 +433,16 @@ impl Engine {
         }
     }
 
+    /// Pauses a destination by hand (the console's "Disable"): nothing is attempted until it is
+    /// enabled again; its deliveries wait.
+    pub(crate) async fn disable_by_name(&self, name: &str) -> bool {
+        let Some(dest) = self.destinations.iter().find(|d| &*d.name == name) else {
+            return false;
+        };
+        self.disable(dest, "disabled by an operator").await;
+        true
+    }
+
     pub(crate) async fn enable(&self, name: &str) -> Result<bool, callbook_store::Error> {
         let Some(dest) = self.destinations.iter().find(|d| &*d.name == name) else {
             return Ok(false);

@@ -454,6 +454,93 @@ async fn an_operator_signs_in_reads_an_event_safely_and_replays_a_dead_delivery(
     assert_eq!(state, "succeeded");
     assert_ne!(b.title().await.expect("title"), "pwned");
 
+    // Another booking goes dead; the dead letters list it and the destination replays it.
+    sink.accept.store(false, Ordering::SeqCst);
+    let second = s.send_signed(&booking("CONSOLE2", "Bea Costa")).await;
+    let second_id = second.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    wait_for("the second delivery to die", async || {
+        let d: Value = s
+            .admin_get("/admin/deliveries?state=dead")
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        d["deliveries"].as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    b.find(Locator::Css("nav a[href$='/ui/dead']"))
+        .await
+        .expect("dead letters link")
+        .click()
+        .await
+        .expect("click");
+    b.wait()
+        .for_element(Locator::Css(&format!("a[href$='/ui/events/{second_id}']")))
+        .await
+        .expect("the dead delivery is listed");
+    screenshot(&b, "dead-letters").await;
+    b.find(Locator::Css("nav a[href$='/ui/destinations']"))
+        .await
+        .expect("destinations link")
+        .click()
+        .await
+        .expect("click");
+    let dead = b
+        .wait()
+        .for_element(Locator::Css("#destination-crm .dead"))
+        .await
+        .expect("counts")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(dead, "1");
+    screenshot(&b, "destinations").await;
+    // Disabled, nothing is attempted; enabled again, the replay goes through.
+    b.find(Locator::Css(
+        "#destination-crm form[action$='/disable'] button",
+    ))
+    .await
+    .expect("disable")
+    .click()
+    .await
+    .expect("click");
+    b.wait()
+        .for_element(Locator::Css("#destination-crm form[action$='/enable']"))
+        .await
+        .expect("disabled");
+    sink.accept.store(true, Ordering::SeqCst);
+    b.find(Locator::Css(
+        "#destination-crm form[action$='/enable'] button",
+    ))
+    .await
+    .expect("enable")
+    .click()
+    .await
+    .expect("click");
+    b.wait()
+        .for_element(Locator::Css("#destination-crm form[action$='/disable']"))
+        .await
+        .expect("enabled");
+    b.find(Locator::Css("#destination-crm input[name=dead]"))
+        .await
+        .expect("replay dead form")
+        .find(Locator::XPath(".."))
+        .await
+        .expect("its form")
+        .find(Locator::Css("button"))
+        .await
+        .expect("replay button")
+        .click()
+        .await
+        .expect("click");
+    wait_for("the sink to receive the second replay", async || {
+        sink.accepted.load(Ordering::SeqCst) == 2
+    })
+    .await;
+
     // After sign-out the pages redirect to sign-in again.
     b.find(Locator::Css("nav button"))
         .await
@@ -476,4 +563,95 @@ async fn an_operator_signs_in_reads_an_event_safely_and_replays_a_dead_delivery(
             .ends_with("/ui/login")
     );
     b.close().await.expect("close");
+}
+
+/// A session over plain HTTP: the cookie header value and the page's CSRF token.
+async fn sign_in(s: &TestServer) -> (String, String) {
+    let http = no_redirects();
+    let response = http
+        .post(format!("{}/ui/login", s.base))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .expect("post");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = http
+        .get(format!("{}/ui/events", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf")
+        .to_owned();
+    (cookie, csrf)
+}
+
+#[tokio::test]
+async fn no_page_shows_a_secret() {
+    let s = TestServer::start_with(&format!(
+        "[admin]\ntoken = \"{ADMIN_TOKEN}\"\n\
+         [[destinations]]\nname = \"crm\"\nurl = \"http://hooks:url-password-1234@127.0.0.1:9/hook\"\n\
+         secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
+    ))
+    .await;
+    let (cookie, _) = sign_in(&s).await;
+    let id = s
+        .send_signed(&booking("SECRETS", "Ana"))
+        .await
+        .json::<Value>()
+        .await
+        .expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for path in [
+        "/ui/events",
+        "/ui/destinations",
+        "/ui/dead",
+        &format!("/ui/events/{id}"),
+    ] {
+        let html = no_redirects()
+            .get(format!("{}{path}", s.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("text");
+        for secret in [
+            "url-password-1234",
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ADMIN_TOKEN,
+            crate::harness::CALENDLY_KEY,
+        ] {
+            assert!(!html.contains(secret), "{path} shows a secret");
+        }
+    }
+    let html = no_redirects()
+        .get(format!("{}/ui/destinations", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        html.contains("http://***@127.0.0.1:9/hook"),
+        "the URL is shown masked"
+    );
 }
