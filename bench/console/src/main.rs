@@ -8,21 +8,27 @@ use callbook_store::{Durability, EventId, NewEvent, ParseStatus, Provider};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const SEED: &[u8] =
-    include_bytes!("../../../crates/callbook-models/tests/fixtures/calendly/seed_invitee_created.json");
+const SEED: &[u8] = include_bytes!(
+    "../../../crates/callbook-models/tests/fixtures/calendly/seed_invitee_created.json"
+);
 const TOKEN: &str = "console-bench-admin-token-0123456789";
 
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let events: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let events: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let requests: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("console.db");
     let url = format!("sqlite://{}", db.display());
 
     // Fill the store: 64 writers, group commit.
-    let store = callbook_store::open(&url, Durability::Process).await.expect("store");
+    let store = callbook_store::open(&url, Durability::Process)
+        .await
+        .expect("store");
     let started = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut writers = Vec::new();
@@ -73,7 +79,9 @@ async fn main() {
         .start()
         .await
         .expect("start");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let app = gateway.router();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -109,9 +117,18 @@ async fn main() {
 
     let pages = [
         ("events, first page", "/ui/events".to_owned()),
-        ("events, a page deep in the store", format!("/ui/events?cursor={some_id}")),
-        ("events of one provider and type", "/ui/events?provider=aircall&event_type=call.ended".to_owned()),
-        ("events of a source with none", "/ui/events?source=nothing-here".to_owned()),
+        (
+            "events, a page deep in the store",
+            format!("/ui/events?cursor={some_id}"),
+        ),
+        (
+            "events of one provider and type",
+            "/ui/events?provider=aircall&event_type=call.ended".to_owned(),
+        ),
+        (
+            "events of a source with none",
+            "/ui/events?source=nothing-here".to_owned(),
+        ),
         ("one event", format!("/ui/events/{some_id}")),
         ("dead letters", "/ui/dead".to_owned()),
         ("destinations", "/ui/destinations".to_owned()),
@@ -135,7 +152,12 @@ async fn main() {
         times.sort();
         let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
         let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
-        println!("| {name} | {} | {} | {} |", ms(at(0.5)), ms(at(0.99)), ms(at(1.0)));
+        println!(
+            "| {name} | {} | {} | {} |",
+            ms(at(0.5)),
+            ms(at(0.99)),
+            ms(at(1.0))
+        );
     }
     gateway.shutdown().await;
 }

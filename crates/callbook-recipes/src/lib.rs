@@ -36,7 +36,7 @@ pub use context::{Context, has_upcoming, local_time, pick_meeting};
 pub use directory::{DIRECTORY, DirectoryUpdater};
 pub use error::Error;
 pub use followup::{FollowupSettings, MissedCallFollowup};
-pub use lookup::{Person, lookup};
+pub use lookup::{People, Person, lookup};
 pub use phone::PhoneReader;
 pub use project::{call_from_webhook, meeting_from_invitee, meeting_from_webhook};
 pub use recipe::{KINDS, Recipe, build, install};

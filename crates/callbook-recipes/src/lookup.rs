@@ -1,9 +1,10 @@
 //! A person as the directory knows them: their meetings, their calls, and the card a call
 //! from them would get.
 
-use crate::cards::card_for;
+use crate::cards::{card_for, describe_call};
 use crate::context::Context;
-use callbook_models::aircall::InsightCard;
+use callbook_models::aircall::{InsightCard, InsightCardContent};
+use callbook_server::{PeopleDirectory, PersonPage, TimelineEntry, TimelineKind};
 use callbook_store::{CallRecord, Meeting, PersonKey};
 use chrono::Utc;
 use serde::Serialize;
@@ -79,4 +80,87 @@ pub async fn lookup(ctx: &Context, text: &str) -> Result<Option<Person>, crate::
         calls,
         card,
     }))
+}
+
+impl Person {
+    /// The person as the console's People page shows them: meetings and calls on one
+    /// timeline, newest first, and the lines of their insight card.
+    pub fn to_page(&self) -> PersonPage {
+        let mut page = PersonPage::default();
+        page.name = self.name.clone();
+        page.email = self.email.clone();
+        page.phone = self.phone.clone();
+        page.timezone = self.timezone.clone();
+        for m in &self.meetings {
+            let Some(d) = &m.details else { continue };
+            let status = match (m.canceled, m.rescheduled, m.no_show) {
+                (true, true, _) => "rescheduled",
+                (true, false, _) => "canceled",
+                (false, _, Some((_, true))) => "no-show",
+                _ => "booked",
+            };
+            page.timeline.push(TimelineEntry::new(
+                d.start.unwrap_or(d.updated_at),
+                TimelineKind::Meeting,
+                d.event_name.as_deref().unwrap_or("Meeting"),
+                format!("{status} · as {}", d.name),
+            ));
+        }
+        for c in &self.calls {
+            let Some(at) = c.started_at.or(c.ended_at) else {
+                continue;
+            };
+            page.timeline.push(TimelineEntry::new(
+                at,
+                TimelineKind::Call,
+                "Call",
+                describe_call(c, self.timezone.as_deref()),
+            ));
+        }
+        page.timeline.sort_by(|a, b| b.at.cmp(&a.at));
+        if let Some(card) = &self.card {
+            for content in &card.contents {
+                page.card.push(match content {
+                    InsightCardContent::Title { text, .. } => text.clone(),
+                    InsightCardContent::ShortText { label, text, .. } => format!("{label}: {text}"),
+                    _ => continue,
+                });
+            }
+        }
+        page
+    }
+}
+
+/// The console's People page, answered from the directory: give it to
+/// `callbook_server::Server::people`.
+#[derive(Clone)]
+pub struct People {
+    ctx: Context,
+}
+
+impl People {
+    /// Looks people up through the recipes' context (store and phone reader).
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+}
+
+impl std::fmt::Debug for People {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("People").finish_non_exhaustive()
+    }
+}
+
+#[callbook_server::async_trait]
+impl PeopleDirectory for People {
+    async fn person(&self, query: &str) -> Result<Option<PersonPage>, String> {
+        match lookup(&self.ctx, query).await {
+            Ok(person) => Ok(person.map(|p| p.to_page())),
+            Err(crate::Error::Config(message)) => Err(message),
+            Err(e) => {
+                tracing::warn!(error = %e, "people lookup failed");
+                Err("the directory could not be read; try again".into())
+            }
+        }
+    }
 }

@@ -49,6 +49,7 @@ mod throttle;
 /// `async-trait` is needed).
 pub use async_trait::async_trait;
 pub use config::Config;
+pub use console::{PeopleDirectory, PersonPage, TimelineEntry, TimelineKind};
 pub use delivery::{DeliveredEvent, EventHandler, Handler, HandlerError, TypedWebhook};
 pub use error::Error;
 /// The Prometheus client whose registry [`Server::register_metrics`] hands out.
@@ -73,6 +74,8 @@ pub struct Server {
     metrics_listen: Option<std::net::SocketAddr>,
     /// Routes added by [`Server::admin_routes`].
     extra_admin: Router,
+    /// The console's People page, from [`Server::people`].
+    people: Option<Arc<dyn PeopleDirectory>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -109,6 +112,7 @@ impl Server {
             },
             metrics_listen: server.metrics_listen,
             extra_admin: Router::new(),
+            people: None,
         })
     }
 
@@ -151,6 +155,13 @@ impl Server {
             admin::require_token,
         ));
         self.extra_admin = std::mem::take(&mut self.extra_admin).merge(guarded);
+        self
+    }
+
+    /// Gives the console's People page a directory to look people up in (callbook-recipes
+    /// gives its own when recipes or `[directory]` are configured).
+    pub fn people(mut self, directory: Arc<dyn PeopleDirectory>) -> Self {
+        self.people = Some(directory);
         self
     }
 
@@ -237,7 +248,7 @@ impl Server {
             admin::router(self.state.clone())
                 .with_state(self.state.clone())
                 .merge(self.extra_admin.clone())
-                .merge(console::router(self.state.clone())),
+                .merge(console::router(self.state.clone(), self.people.clone())),
         )
     }
 

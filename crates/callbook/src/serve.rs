@@ -91,6 +91,13 @@ fn with_recipes(server: Server, config: &Config) -> anyhow::Result<Server> {
     } else {
         callbook_recipes::install(server, &config.recipes, &ctx)?
     };
+    let server = if config.recipes.is_empty() && !config.directory.enabled.unwrap_or(false) {
+        server
+    } else {
+        server.people(std::sync::Arc::new(callbook_recipes::People::new(
+            ctx.clone(),
+        )))
+    };
     Ok(server.admin_routes(callbook_recipes::admin_router(ctx, recipes)))
 }
 

@@ -525,6 +525,64 @@ async fn the_cli_lists_recipes_and_looks_people_up() {
         person.contains("Inbound, answered"),
         "the last call: {person}"
     );
+
+    // The console's People page shows the same person, meetings and calls on one timeline.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = http
+        .post(format!("{}/ui/login", gw.base))
+        .form(&[("token", ADMIN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let people = |q: &'static str| {
+        let (http, cookie, base) = (http.clone(), cookie.clone(), gw.base.clone());
+        async move {
+            http.get(format!("{base}/ui/people"))
+                .query(&[("q", q)])
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let page = people("(415) 555-0170").await;
+    assert!(
+        page.contains("Gabi Reis") && page.contains("gabi@example.com"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Discovery call") && page.contains("booked"),
+        "the meeting: {page}"
+    );
+    assert!(page.contains("Inbound, answered"), "the call: {page}");
+    assert!(
+        page.contains("class=\"entry call\"") && page.contains("class=\"entry meeting\""),
+        "{page}"
+    );
+    assert!(
+        people("nobody@example.com")
+            .await
+            .contains("knows nothing of")
+    );
+    assert!(
+        people("not a person")
+            .await
+            .contains("neither an email nor a phone")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@
 //! carry a `Content-Security-Policy` of `default-src 'self'` with no inline script or style,
 //! are never framed, and send no referrer. Actions are POSTs with the session's CSRF token.
 
+mod people;
 mod session;
 mod summary;
 mod views;
@@ -23,19 +24,23 @@ use session::{COOKIE, LIFETIME, Session, Sessions, cookie_value};
 use std::sync::Arc;
 use views::{EventFilters, EventView, Page};
 
+pub use people::{PeopleDirectory, PersonPage, TimelineEntry, TimelineKind};
+
 const CSS: &str = include_str!("console.css");
 
 #[derive(Clone)]
 struct Console {
     app: AppState,
     sessions: Arc<Sessions>,
+    people: Option<Arc<dyn PeopleDirectory>>,
 }
 
 /// The console's routes, under `/ui`.
-pub(crate) fn router(app: AppState) -> Router {
+pub(crate) fn router(app: AppState, people: Option<Arc<dyn PeopleDirectory>>) -> Router {
     let console = Console {
         app,
         sessions: Arc::default(),
+        people,
     };
     Router::new()
         .route(
@@ -49,6 +54,7 @@ pub(crate) fn router(app: AppState) -> Router {
         .route("/ui/events/{id}/body", get(event_body))
         .route("/ui/deliveries/{id}/retry", post(retry))
         .route("/ui/dead", get(dead))
+        .route("/ui/people", get(people_page))
         .route("/ui/destinations", get(destinations))
         .route("/ui/destinations/{name}/enable", post(enable))
         .route("/ui/destinations/{name}/disable", post(disable))
@@ -667,4 +673,32 @@ async fn replay(
         }
         Err(e) => store_unavailable(e),
     }
+}
+
+#[derive(Deserialize, Default)]
+struct PeopleQuery {
+    q: Option<String>,
+}
+
+async fn people_page(
+    State(console): State<Console>,
+    base: Base,
+    axum::Extension(session): axum::Extension<Session>,
+    Query(q): Query<PeopleQuery>,
+) -> Response {
+    let page = Page {
+        base: &base.0,
+        csrf: Some(&session.csrf),
+    };
+    let query = nonempty(&q.q);
+    let found = match (&console.people, &query) {
+        (None, _) => views::PeopleResult::Off,
+        (Some(_), None) => views::PeopleResult::Ask,
+        (Some(directory), Some(text)) => match directory.person(text).await {
+            Ok(Some(person)) => views::PeopleResult::Found(Box::new(person)),
+            Ok(None) => views::PeopleResult::Unknown,
+            Err(message) => views::PeopleResult::Invalid(message),
+        },
+    };
+    html(views::people(&page, query.as_deref().unwrap_or(""), &found))
 }

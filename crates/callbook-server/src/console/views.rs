@@ -37,6 +37,7 @@ fn layout_refreshing(page: &Page<'_>, title: &str, refresh: Option<u32>, body: M
                             a href={ (page.base) "/events" } { "Events" }
                             a href={ (page.base) "/dead" } { "Dead letters" }
                             a href={ (page.base) "/destinations" } { "Destinations" }
+                            a href={ (page.base) "/people" } { "People" }
                             form.inline method="post" action={ (page.base) "/logout" } {
                                 input type="hidden" name="csrf" value=(csrf);
                                 button type="submit" { "Sign out" }
@@ -394,6 +395,60 @@ pub(crate) fn dead(page: &Page<'_>, deliveries: &[Delivery], older: Option<Strin
             }
             @if let Some(query) = older {
                 p { a href={ (page.base) "/dead?" (query) } rel="next" { "Older" } }
+            }
+        },
+    )
+}
+
+pub(crate) enum PeopleResult {
+    /// No directory is configured.
+    Off,
+    /// Nothing asked yet.
+    Ask,
+    Found(Box<super::PersonPage>),
+    Unknown,
+    Invalid(String),
+}
+
+pub(crate) fn people(page: &Page<'_>, query: &str, result: &PeopleResult) -> Markup {
+    layout(
+        page,
+        "People",
+        html! {
+            h1 { "People" }
+            form.filters method="get" action={ (page.base) "/people" } {
+                label { "Phone number or e-mail " input type="search" name="q" value=(query) required; }
+                button type="submit" { "Look up" }
+            }
+            @match result {
+                PeopleResult::Off => p { "The directory is off: it is on when recipes are configured, or with "
+                    code { "[directory] enabled = true" } "." },
+                PeopleResult::Ask => p.hint { "Their Calendly meetings and Aircall calls, as one timeline." },
+                PeopleResult::Unknown => p { "The directory knows nothing of " strong { (query) } "." },
+                PeopleResult::Invalid(message) => p.error role="alert" { (message) },
+                PeopleResult::Found(person) => {
+                    h2.person { (person.name.as_deref().unwrap_or("(no name)")) }
+                    dl {
+                        @if let Some(e) = &person.email { dt { "E-mail" } dd { (e) } }
+                        @if let Some(p) = &person.phone { dt { "Phone" } dd { (p) } }
+                        @if let Some(tz) = &person.timezone { dt { "Time zone" } dd { (tz) } }
+                    }
+                    @if !person.card.is_empty() {
+                        h3 { "Their insight card" }
+                        ul.card { @for line in &person.card { li { (line) } } }
+                    }
+                    h3 { "Timeline" }
+                    @if person.timeline.is_empty() { p { "Nothing yet." } }
+                    ol.timeline {
+                        @for entry in &person.timeline {
+                            li class={ "entry " (match entry.kind { super::TimelineKind::Call => "call", _ => "meeting" }) } {
+                                time datetime=(entry.at.to_rfc3339()) { (entry.at.format("%Y-%m-%d %H:%M UTC")) }
+                                " " strong { (entry.title) }
+                                " · " span.muted { (entry.detail) }
+                            }
+                        }
+                    }
+                }
             }
         },
     )

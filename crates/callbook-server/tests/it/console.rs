@@ -655,3 +655,19 @@ async fn no_page_shows_a_secret() {
         "the URL is shown masked"
     );
 }
+
+#[tokio::test]
+async fn without_a_directory_the_people_page_says_so() {
+    let s = TestServer::start().await;
+    let (cookie, _) = sign_in(&s).await;
+    let html = no_redirects()
+        .get(format!("{}/ui/people?q=ana%40example.com", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(html.contains("The directory is off"), "{html}");
+}
