@@ -117,7 +117,7 @@ impl Person {
                 describe_call(c, self.timezone.as_deref()),
             ));
         }
-        page.timeline.sort_by(|a, b| b.at.cmp(&a.at));
+        page.timeline.sort_by_key(|e| std::cmp::Reverse(e.at));
         if let Some(card) = &self.card {
             for content in &card.contents {
                 page.card.push(match content {
