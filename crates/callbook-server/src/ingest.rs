@@ -192,10 +192,16 @@ async fn ingest(
     if outcome.duplicate {
         source.metrics.duplicates.inc();
         tracing::debug!(id = %outcome.id, "redelivery of a stored event");
-    } else if parsed {
-        source.metrics.stored_parsed.inc();
     } else {
-        source.metrics.stored_unparsed.inc();
+        if parsed {
+            source.metrics.stored_parsed.inc();
+        } else {
+            source.metrics.stored_unparsed.inc();
+        }
+        source
+            .metrics
+            .activity
+            .record(crate::activity::minute_now());
     }
     Ok(Accepted {
         id: outcome.id,

@@ -32,6 +32,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod activity;
 mod admin;
 pub mod classify;
 pub mod config;

@@ -90,9 +90,23 @@ pub(crate) struct SourceMetrics {
     pub(crate) latency: Histogram,
     pub(crate) body_bytes: Histogram,
     rejected: HashMap<&'static str, Counter>,
+    /// Events stored per minute over the last day (the console's overview).
+    pub(crate) activity: std::sync::Arc<crate::activity::Activity>,
 }
 
 impl SourceMetrics {
+    /// Rejections since start, by reason, the reasons with none left out.
+    pub(crate) fn rejections(&self) -> Vec<(&'static str, u64)> {
+        let mut out: Vec<_> = self
+            .rejected
+            .iter()
+            .map(|(reason, c)| (*reason, c.get()))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        out.sort();
+        out
+    }
+
     pub(crate) fn rejected(&self, reason: &str) {
         if let Some(c) = self.rejected.get(reason) {
             c.inc();
@@ -294,6 +308,7 @@ impl Metrics {
             latency,
             body_bytes,
             rejected,
+            activity: std::sync::Arc::default(),
         }
     }
 

@@ -45,8 +45,9 @@ pub(crate) fn router(app: AppState, people: Option<Arc<dyn PeopleDirectory>>) ->
     Router::new()
         .route(
             "/ui",
-            get(|base: Base| async move { Redirect::to(&format!("{}/events", base.0)) }),
+            get(|base: Base| async move { Redirect::to(&format!("{}/overview", base.0)) }),
         )
+        .route("/ui/overview", get(overview))
         .route("/ui/login", get(login_page).post(login))
         .route("/ui/logout", post(logout))
         .route("/ui/events", get(events))
@@ -525,8 +526,29 @@ async fn destinations(
         Ok(stats) => stats,
         Err(e) => return store_unavailable(e),
     };
+    let rows = destination_rows(&console, &stats);
+    let notice = query.notice.as_deref().map(|n| match n {
+        "enabled" => "Enabled: its deliveries are attempted again.",
+        "disabled" => "Disabled: nothing is attempted until it is enabled; deliveries wait.",
+        "replayed" => "Replay scheduled: the deliveries are due now.",
+        _ => "Done.",
+    });
+    html(views::destinations(
+        &Page {
+            base: &base.0,
+            csrf: Some(&session.csrf),
+        },
+        &rows,
+        notice,
+    ))
+}
+
+fn destination_rows(
+    console: &Console,
+    stats: &[callbook_store::QueueStats],
+) -> Vec<views::DestinationRow> {
     let engine = &console.app.engine;
-    let rows: Vec<views::DestinationRow> = engine
+    engine
         .destinations
         .iter()
         .map(|d| {
@@ -550,20 +572,39 @@ async fn destinations(
                 dead: queue.map_or(0, |q| q.dead),
             }
         })
+        .collect()
+}
+
+async fn overview(
+    State(console): State<Console>,
+    base: Base,
+    axum::Extension(session): axum::Extension<Session>,
+) -> Response {
+    let stats = match console.app.store.queue_stats(chrono::Utc::now()).await {
+        Ok(stats) => stats,
+        Err(e) => return store_unavailable(e),
+    };
+    let now = crate::activity::minute_now();
+    let mut sources: Vec<views::SourceRow> = console
+        .app
+        .sources
+        .values()
+        .map(|s| views::SourceRow {
+            name: s.name.to_string(),
+            provider: s.provider.as_str(),
+            per_minute: s.metrics.activity.last_day(now),
+            rejections: s.metrics.rejections(),
+        })
         .collect();
-    let notice = query.notice.as_deref().map(|n| match n {
-        "enabled" => "Enabled: its deliveries are attempted again.",
-        "disabled" => "Disabled: nothing is attempted until it is enabled; deliveries wait.",
-        "replayed" => "Replay scheduled: the deliveries are due now.",
-        _ => "Done.",
-    });
-    html(views::destinations(
+    sources.sort_by(|a, b| a.name.cmp(&b.name));
+    let rows = destination_rows(&console, &stats);
+    html(views::overview(
         &Page {
             base: &base.0,
             csrf: Some(&session.csrf),
         },
+        &sources,
         &rows,
-        notice,
     ))
 }
 

@@ -32,8 +32,9 @@ fn layout_refreshing(page: &Page<'_>, title: &str, refresh: Option<u32>, body: M
             body {
                 header {
                     nav aria-label="Console" {
-                        a.brand href={ (page.base) "/events" } { "callbook" }
+                        a.brand href={ (page.base) "/overview" } { "callbook" }
                         @if let Some(csrf) = page.csrf {
+                            a href={ (page.base) "/overview" } { "Overview" }
                             a href={ (page.base) "/events" } { "Events" }
                             a href={ (page.base) "/dead" } { "Dead letters" }
                             a href={ (page.base) "/destinations" } { "Destinations" }
@@ -395,6 +396,92 @@ pub(crate) fn dead(page: &Page<'_>, deliveries: &[Delivery], older: Option<Strin
             }
             @if let Some(query) = older {
                 p { a href={ (page.base) "/dead?" (query) } rel="next" { "Older" } }
+            }
+        },
+    )
+}
+
+/// One source on the overview.
+pub(crate) struct SourceRow {
+    pub(crate) name: String,
+    pub(crate) provider: &'static str,
+    /// Events stored in each of the last 1,440 minutes, oldest first.
+    pub(crate) per_minute: Vec<u32>,
+    pub(crate) rejections: Vec<(&'static str, u64)>,
+}
+
+/// A bar chart of the last day in 15-minute bars, drawn as SVG on the server (no script; the
+/// colours come from the stylesheet).
+fn day_chart(per_minute: &[u32]) -> Markup {
+    let bars: Vec<u32> = per_minute.chunks(15).map(|c| c.iter().sum()).collect();
+    let peak = bars.iter().copied().max().unwrap_or(0).max(1);
+    let (width, height) = (bars.len() as u32 * 10, 60u32);
+    html! {
+        svg.chart viewBox={ "0 0 " (width) " " (height) } preserveAspectRatio="none" role="img"
+            aria-label={ "Events per 15 minutes over the last 24 hours, peak " (peak) } {
+            @for (i, n) in bars.iter().enumerate() {
+                @let h = (u64::from(*n) * u64::from(height) / u64::from(peak)) as u32;
+                @if h > 0 {
+                    rect x=(i * 10) y=(height - h) width="8" height=(h) {
+                        title { (n) " events" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn overview(
+    page: &Page<'_>,
+    sources: &[SourceRow],
+    destinations: &[DestinationRow],
+) -> Markup {
+    layout(
+        page,
+        "Overview",
+        html! {
+            h1 { "Overview" }
+            h2 { "Sources" }
+            p.hint { "Events stored per 15 minutes over the last 24 hours, and webhooks refused, since this instance started." }
+            @if sources.is_empty() { p { "No source is configured." } }
+            @for s in sources {
+                section.delivery id={ "source-" (s.name) } {
+                    @let day: u64 = s.per_minute.iter().map(|n| u64::from(*n)).sum();
+                    @let hour: u64 = s.per_minute.iter().rev().take(60).map(|n| u64::from(*n)).sum();
+                    h3 { a href={ (page.base) "/events?source=" (s.name) } { (s.name) } " · " span.muted { (s.provider) } }
+                    p { span.day { (day) } " events in 24 h · " (hour) " in the last hour" }
+                    (day_chart(&s.per_minute))
+                    @if s.rejections.is_empty() {
+                        p.muted { "No webhook refused." }
+                    } @else {
+                        p { "Refused: "
+                            @for (i, (reason, n)) in s.rejections.iter().enumerate() {
+                                @if i > 0 { ", " }
+                                code { (reason) } " " span.rejected { (n) }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Deliveries" }
+            @if destinations.is_empty() { p { "No destination is configured." } }
+            @else {
+                table {
+                    thead { tr { th { "Destination" } th { "Kind" } th { "Breaker" } th { "Pending" } th { "Due" } th { "Dead" } } }
+                    tbody {
+                        @for d in destinations {
+                            tr {
+                                td { a href={ (page.base) "/destinations#destination-" (d.name) } { (d.name) }
+                                    @if d.disabled { " " span.state.dead { "disabled" } } }
+                                td { (d.kind) }
+                                td { (d.breaker) }
+                                td { (d.pending) }
+                                td { (d.due) }
+                                td { @if d.dead > 0 { a href={ (page.base) "/dead" } { (d.dead) } } @else { "0" } }
+                            }
+                        }
+                    }
+                }
             }
         },
     )

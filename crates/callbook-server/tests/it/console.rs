@@ -541,6 +541,53 @@ async fn an_operator_signs_in_reads_an_event_safely_and_replays_a_dead_delivery(
     })
     .await;
 
+    // The overview counts what was stored and what was refused, and charts the day.
+    let forged = format!("t={},v1={}", crate::harness::now(), "0".repeat(64));
+    assert_eq!(
+        s.send_calendly(Some(&forged), &booking("FORGED", "Eve"))
+            .await
+            .status(),
+        401
+    );
+    b.find(Locator::Css("nav a[href$='/ui/overview']"))
+        .await
+        .expect("overview link")
+        .click()
+        .await
+        .expect("click");
+    let day = b
+        .wait()
+        .for_element(Locator::Css("#source-cal .day"))
+        .await
+        .expect("source")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(day, "2", "two bookings stored today");
+    let refused = b
+        .find(Locator::Css("#source-cal .rejected"))
+        .await
+        .expect("refusals")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(refused, "1");
+    let source = b
+        .find(Locator::Css("#source-cal"))
+        .await
+        .expect("source")
+        .text()
+        .await
+        .expect("text");
+    assert!(source.contains("signature_mismatch"), "{source}");
+    assert!(
+        b.find(Locator::Css("#source-cal svg.chart rect"))
+            .await
+            .is_ok(),
+        "a bar for this quarter hour"
+    );
+    screenshot(&b, "overview").await;
+
     // After sign-out the pages redirect to sign-in again.
     b.find(Locator::Css("nav button"))
         .await
