@@ -339,8 +339,9 @@ impl Gateway {
         self.server.webhook_router()
     }
 
-    /// The admin API under `/admin` (behind `admin.token`; without one, every admin route
-    /// answers 404), with the routes added by [`Server::admin_routes`].
+    /// The admin API under `/admin` and the console under `/ui` (both behind `admin.token`;
+    /// without one, every route here answers 404), with the routes added by
+    /// [`Server::admin_routes`].
     pub fn admin_router(&self) -> Router {
         self.server.admin_router()
     }
