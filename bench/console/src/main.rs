@@ -129,6 +129,11 @@ async fn main() {
             "events of a source with none",
             "/ui/events?source=nothing-here".to_owned(),
         ),
+        // No index leads with the type: the worst case, a scan of every event.
+        (
+            "events of a type with none",
+            "/ui/events?event_type=nothing.here".to_owned(),
+        ),
         ("one event", format!("/ui/events/{some_id}")),
         ("dead letters", "/ui/dead".to_owned()),
         ("destinations", "/ui/destinations".to_owned()),

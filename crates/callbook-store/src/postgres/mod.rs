@@ -95,6 +95,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             "directory",
             include_str!("../../migrations/postgres/0003_directory.sql"),
         ),
+        (
+            4,
+            "events by type",
+            include_str!("../../migrations/postgres/0004_events_by_type.sql"),
+        ),
     ])
 }
 

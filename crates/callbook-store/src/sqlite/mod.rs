@@ -137,6 +137,11 @@ fn migrator() -> Migrator {
             "directory",
             include_str!("../../migrations/sqlite/0005_directory.sql"),
         ),
+        (
+            6,
+            "events by type",
+            include_str!("../../migrations/sqlite/0006_events_by_type.sql"),
+        ),
     ])
 }
 
