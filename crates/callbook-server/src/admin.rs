@@ -118,6 +118,7 @@ async fn list_events(
         source: p.source,
         provider: p.provider,
         event_type: p.event_type,
+        parsed: None,
         since: p.since,
         until: p.until,
         before: p.cursor,

@@ -303,6 +303,8 @@ pub struct EventQuery {
     pub provider: Option<Provider>,
     /// Only this event type.
     pub event_type: Option<String>,
+    /// Only parsed (`true`) or only unparsed (`false`) events.
+    pub parsed: Option<bool>,
     /// Received at or after.
     pub since: Option<DateTime<Utc>>,
     /// Received before.

@@ -106,6 +106,15 @@ macro_rules! push_event_filters {
         if let Some(event_type) = &$query.event_type {
             $qb.push(" AND event_type = ").push_bind(event_type.clone());
         }
+        match $query.parsed {
+            Some(true) => {
+                $qb.push(" AND parse_status = 'parsed'");
+            }
+            Some(false) => {
+                $qb.push(" AND parse_status <> 'parsed'");
+            }
+            None => {}
+        }
         if let Some(since) = $query.since {
             $qb.push(" AND received_at >= ")
                 .push_bind(since.timestamp_millis());

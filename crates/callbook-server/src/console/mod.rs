@@ -256,6 +256,9 @@ struct EventsQuery {
     source: Option<String>,
     provider: Option<String>,
     event_type: Option<String>,
+    parsed: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
     cursor: Option<String>,
 }
 
@@ -286,6 +289,13 @@ async fn events(
             source: nonempty(&q.source),
             provider,
             event_type: nonempty(&q.event_type),
+            parsed: match nonempty(&q.parsed).as_deref() {
+                Some("yes") => Some(true),
+                Some("no") => Some(false),
+                _ => None,
+            },
+            since: nonempty(&q.since).as_deref().and_then(local_utc),
+            until: nonempty(&q.until).as_deref().and_then(local_utc),
             before: nonempty(&q.cursor).and_then(|c| c.parse::<EventId>().ok()),
             limit: Some(PAGE_SIZE),
             ..EventQuery::default()
@@ -299,6 +309,9 @@ async fn events(
         source: q.source.clone().unwrap_or_default(),
         provider: q.provider.clone().unwrap_or_default(),
         event_type: q.event_type.clone().unwrap_or_default(),
+        parsed: q.parsed.clone().unwrap_or_default(),
+        since: q.since.clone().unwrap_or_default(),
+        until: q.until.clone().unwrap_or_default(),
     };
     let older = page.next_cursor.map(|cursor| {
         let mut pairs = url_pairs(&filters);
@@ -321,6 +334,9 @@ fn url_pairs(f: &EventFilters) -> Vec<(&'static str, String)> {
         ("source", &f.source),
         ("provider", &f.provider),
         ("event_type", &f.event_type),
+        ("parsed", &f.parsed),
+        ("since", &f.since),
+        ("until", &f.until),
     ]
     .into_iter()
     .filter(|(_, v)| !v.is_empty())
@@ -502,12 +518,22 @@ async fn dead(
             ..DeliveryQuery::default()
         })
         .await;
+    let stats = match console.app.store.queue_stats(chrono::Utc::now()).await {
+        Ok(stats) => stats,
+        Err(e) => return store_unavailable(e),
+    };
+    let per_destination: Vec<(String, u64)> = stats
+        .iter()
+        .filter(|q| q.dead > 0)
+        .map(|q| (q.destination.clone(), q.dead))
+        .collect();
     match listed {
         Ok(page) => html(views::dead(
             &Page {
                 base: &base.0,
                 csrf: Some(&session.csrf),
             },
+            &per_destination,
             &page.deliveries,
             page.next_cursor
                 .map(|c| encode_query(&[("cursor", c.to_string())])),

@@ -77,6 +77,9 @@ pub(crate) struct EventFilters {
     pub(crate) source: String,
     pub(crate) provider: String,
     pub(crate) event_type: String,
+    pub(crate) parsed: String,
+    pub(crate) since: String,
+    pub(crate) until: String,
 }
 
 pub(crate) fn events(
@@ -100,6 +103,15 @@ pub(crate) fn events(
                     }
                 }
                 label { "Event type " input type="text" name="event_type" value=(filters.event_type) placeholder="invitee.created"; }
+                label { "Parsed "
+                    select name="parsed" {
+                        @for (value, label) in [("", "any"), ("yes", "parsed"), ("no", "not parsed")] {
+                            option value=(value) selected[filters.parsed == value] { (label) }
+                        }
+                    }
+                }
+                label { "From (UTC) " input type="datetime-local" name="since" value=(filters.since); }
+                label { "To (UTC) " input type="datetime-local" name="until" value=(filters.until); }
                 button type="submit" { "Filter" }
             }
             @if events.is_empty() {
@@ -368,7 +380,12 @@ pub(crate) fn destinations(
     )
 }
 
-pub(crate) fn dead(page: &Page<'_>, deliveries: &[Delivery], older: Option<String>) -> Markup {
+pub(crate) fn dead(
+    page: &Page<'_>,
+    per_destination: &[(String, u64)],
+    deliveries: &[Delivery],
+    older: Option<String>,
+) -> Markup {
     layout(
         page,
         "Dead letters",
@@ -376,6 +393,17 @@ pub(crate) fn dead(page: &Page<'_>, deliveries: &[Delivery], older: Option<Strin
             h1 { "Dead letters" }
             p.hint { "Deliveries that used every attempt. Replay one from its event, or all of a destination's from "
                 a href={ (page.base) "/destinations" } { "Destinations" } "." }
+            @if !per_destination.is_empty() {
+                div.actions {
+                    @for (name, dead) in per_destination {
+                        form method="post" action={ (page.base) "/destinations/" (name) "/replay" } {
+                            (csrf_field(page))
+                            input type="hidden" name="dead" value="true";
+                            button type="submit" { "Replay all " (dead) " dead to " (name) }
+                        }
+                    }
+                }
+            }
             @if deliveries.is_empty() {
                 p { "Nothing is dead." }
             } @else {

@@ -481,6 +481,16 @@ async fn an_operator_signs_in_reads_an_event_safely_and_replays_a_dead_delivery(
         .for_element(Locator::Css(&format!("a[href$='/ui/events/{second_id}']")))
         .await
         .expect("the dead delivery is listed");
+    let bulk = b
+        .find(Locator::Css(
+            "form[action$='/destinations/crm/replay'] button",
+        ))
+        .await
+        .expect("a bulk replay button per destination")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(bulk, "Replay all 1 dead to crm");
     screenshot(&b, "dead-letters").await;
     b.find(Locator::Css("nav a[href$='/ui/destinations']"))
         .await
@@ -717,4 +727,53 @@ async fn without_a_directory_the_people_page_says_so() {
         .await
         .expect("text");
     assert!(html.contains("The directory is off"), "{html}");
+}
+
+#[tokio::test]
+async fn events_filter_by_parse_status_and_time() {
+    let s = TestServer::start().await;
+    let (cookie, _) = sign_in(&s).await;
+    let good = s
+        .send_signed(&booking("FILTER1", "Ana"))
+        .await
+        .json::<Value>()
+        .await
+        .expect("json");
+    let odd = s
+        .send_signed(br#"{"event":"invitee.created","payload":"not an invitee"}"#)
+        .await
+        .json::<Value>()
+        .await
+        .expect("json");
+    let listed = |query: String| {
+        let (base, cookie) = (s.base.clone(), cookie.clone());
+        async move {
+            no_redirects()
+                .get(format!("{base}/ui/events?{query}"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("text")
+        }
+    };
+    let (good, odd) = (
+        good["id"].as_str().unwrap().to_owned(),
+        odd["id"].as_str().unwrap().to_owned(),
+    );
+    let unparsed = listed("parsed=no".into()).await;
+    assert!(
+        unparsed.contains(&odd) && !unparsed.contains(&good),
+        "{unparsed}"
+    );
+    let parsed = listed("parsed=yes".into()).await;
+    assert!(parsed.contains(&good) && !parsed.contains(&odd));
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M");
+    let none = listed(format!("since={future}")).await;
+    assert!(none.contains("No event matches."), "{none}");
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M");
+    let both = listed(format!("since={past}&parsed=")).await;
+    assert!(both.contains(&good) && both.contains(&odd));
 }

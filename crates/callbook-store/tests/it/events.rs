@@ -139,6 +139,9 @@ async fn pagination_neither_skips_nor_repeats_and_filters_apply(db: TestDb) {
             .into(),
         );
         e.received_at = start + Duration::milliseconds(i);
+        if i % 7 == 0 {
+            e.parse_status = ParseStatus::Unparsed("not JSON".into());
+        }
         store.insert_event(e).await.expect("insert");
     }
     let mut seen = Vec::new();
@@ -184,6 +187,23 @@ async fn pagination_neither_skips_nor_repeats_and_filters_apply(db: TestDb) {
         ..Default::default()
     };
     assert_eq!(store.list_events(&q).await.expect("list").events.len(), 10);
+    let q = EventQuery {
+        parsed: Some(false),
+        ..Default::default()
+    };
+    let unparsed = store.list_events(&q).await.expect("list").events;
+    assert_eq!(unparsed.len(), 9, "i = 0, 7, ..., 56");
+    assert!(
+        unparsed
+            .iter()
+            .all(|e| matches!(e.parse_status, ParseStatus::Unparsed(_)))
+    );
+    let q = EventQuery {
+        parsed: Some(true),
+        limit: Some(1000),
+        ..Default::default()
+    };
+    assert_eq!(store.list_events(&q).await.expect("list").events.len(), 48);
     store.close().await;
 }
 
