@@ -298,7 +298,6 @@ async fn events(
             until: nonempty(&q.until).as_deref().and_then(local_utc),
             before: nonempty(&q.cursor).and_then(|c| c.parse::<EventId>().ok()),
             limit: Some(PAGE_SIZE),
-            ..EventQuery::default()
         })
         .await;
     let page = match page {
