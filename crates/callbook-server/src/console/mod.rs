@@ -223,20 +223,56 @@ struct CsrfForm {
     event: Option<String>,
 }
 
-fn csrf_ok(session: &Session, given: &str) -> bool {
-    callbook_signature::constant_time_eq(session.csrf.as_bytes(), given.as_bytes())
+/// A console action: its form, taken only when it carries the session's CSRF token (compared
+/// in constant time). Every POST but sign-in goes through it, so none can forget the check.
+struct Action<T>(T);
+
+/// A form with the CSRF token every action carries.
+trait Csrf {
+    fn csrf(&self) -> &str;
+}
+
+impl Csrf for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl Csrf for ReplayForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl<S, T> axum::extract::FromRequest<S> for Action<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Csrf,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let stale = || (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
+        let Some(session) = request.extensions().get::<Session>().cloned() else {
+            return Err(stale());
+        };
+        let axum::Form(form) = axum::Form::<T>::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if callbook_signature::constant_time_eq(session.csrf.as_bytes(), form.csrf().as_bytes()) {
+            Ok(Self(form))
+        } else {
+            Err(stale())
+        }
+    }
 }
 
 async fn logout(
     State(console): State<Console>,
     base: Base,
     headers: HeaderMap,
-    axum::Extension(session): axum::Extension<Session>,
-    axum::Form(form): axum::Form<CsrfForm>,
+    Action(_): Action<CsrfForm>,
 ) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
-    }
     if let Some(id) = cookie_value(&headers) {
         console.sessions.end(&id);
     }
@@ -463,13 +499,9 @@ async fn event_body(State(console): State<Console>, Path(id): Path<String>) -> R
 async fn retry(
     State(console): State<Console>,
     base: Base,
-    axum::Extension(session): axum::Extension<Session>,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<CsrfForm>,
+    Action(form): Action<CsrfForm>,
 ) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
-    }
     let Ok(id) = id.parse::<DeliveryId>() else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -640,13 +672,9 @@ fn back_to_destinations(base: &Base, notice: &str) -> Response {
 async fn enable(
     State(console): State<Console>,
     base: Base,
-    axum::Extension(session): axum::Extension<Session>,
     Path(name): Path<String>,
-    axum::Form(form): axum::Form<CsrfForm>,
+    Action(_): Action<CsrfForm>,
 ) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
-    }
     match console.app.engine.enable(&name).await {
         Ok(true) => back_to_destinations(&base, "enabled"),
         Ok(false) => StatusCode::NOT_FOUND.into_response(),
@@ -657,13 +685,9 @@ async fn enable(
 async fn disable(
     State(console): State<Console>,
     base: Base,
-    axum::Extension(session): axum::Extension<Session>,
     Path(name): Path<String>,
-    axum::Form(form): axum::Form<CsrfForm>,
+    Action(_): Action<CsrfForm>,
 ) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
-    }
     if console.app.engine.disable_by_name(&name).await {
         back_to_destinations(&base, "disabled")
     } else {
@@ -691,13 +715,9 @@ fn local_utc(value: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 async fn replay(
     State(console): State<Console>,
     base: Base,
-    axum::Extension(session): axum::Extension<Session>,
     Path(name): Path<String>,
-    axum::Form(form): axum::Form<ReplayForm>,
+    Action(form): Action<ReplayForm>,
 ) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "stale form: reload the page").into_response();
-    }
     let engine = &console.app.engine;
     let Some(destination) = engine.destinations.iter().find(|d| *d.name == *name) else {
         return StatusCode::NOT_FOUND.into_response();
