@@ -39,8 +39,13 @@ impl Activity {
         let fresh = (u64::from(minute) << 32) | 1;
         let mut current = bucket.load(Ordering::Relaxed);
         loop {
-            let next = if (current >> 32) as u32 == minute {
+            let held = (current >> 32) as u32;
+            let next = if held == minute {
                 current.saturating_add(1)
+            } else if held > minute {
+                // The bucket already counts a later minute (a clock stepped back a day, say):
+                // the older count has no place left.
+                return;
             } else {
                 fresh
             };
@@ -80,7 +85,7 @@ mod tests {
         a.record(now);
         a.record(now);
         a.record(now - 5);
-        a.record(now - MINUTES as u32); // a day ago: outside the window
+        a.record(now - MINUTES as u32); // a day older than a counted minute: dropped
         let day = a.last_day(now);
         assert_eq!(day.len(), MINUTES);
         assert_eq!(day[MINUTES - 1], 2);
