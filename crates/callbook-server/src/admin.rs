@@ -263,14 +263,19 @@ async fn retry_delivery(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReplayRequest {
+/// The body of a replay: one of the two shapes the OpenAPI document gives, nothing else
+/// (an explicit `null` is allowed only for `until`, which then means now).
+#[derive(Debug, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+enum ReplayRequest {
     /// Replay the destination's dead deliveries.
-    #[serde(default)]
-    dead: bool,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
+    Dead { dead: bool },
+    /// Replay every event of a time range.
+    Range {
+        since: DateTime<Utc>,
+        #[serde(default)]
+        until: Option<DateTime<Utc>>,
+    },
 }
 
 async fn replay(
@@ -286,35 +291,39 @@ async fn replay(
         ));
     };
     // Parsed here, so that a malformed body gets the JSON error shape like everything else.
-    let request: ReplayRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ReplayRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                format!(
-                    "the body is not a replay request (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?
+    let invalid = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_replay",
+            "send {\"dead\": true} or {\"since\": ..., \"until\": ...}",
+        )
     };
-    let what = match (request.dead, request.since, request.until) {
-        (true, None, None) => Replay::Dead,
-        (false, Some(since), until) => Replay::Range {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(invalid());
+    }
+    // Parsed here, so that a malformed body gets the JSON error shape like everything else.
+    let request: ReplayRequest = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() {
+            return invalid();
+        }
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!(
+                "the body is not JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let what = match request {
+        ReplayRequest::Dead { dead: true } => Replay::Dead,
+        ReplayRequest::Range { since, until } => Replay::Range {
             since,
             until: until.unwrap_or_else(Utc::now),
             filter: destination.filter.clone(),
         },
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_replay",
-                "send {\"dead\": true} or {\"since\": ..., \"until\": ...}",
-            ));
-        }
+        ReplayRequest::Dead { dead: false } => return Err(invalid()),
     };
     let scheduled = state
         .store

@@ -620,6 +620,25 @@ async fn a_dead_delivery_replays_once_the_destination_is_back() {
         r.json::<Value>().await.expect("json")["error"],
         "invalid_body"
     );
+    // Only the two documented shapes are taken: mixed or null fields are refused, so what the
+    // OpenAPI document forbids is never half-understood.
+    for refused in [
+        serde_json::json!({"dead": true, "since": null}),
+        serde_json::json!({"dead": false, "since": "2026-01-01T00:00:00Z"}),
+        serde_json::json!({"dead": false}),
+        serde_json::json!({"since": null}),
+        serde_json::json!({"since": "2026-01-01T00:00:00Z", "up_to": "2026-01-02T00:00:00Z"}),
+    ] {
+        let r = s
+            .admin_post("/admin/destinations/crm/replay", refused.clone())
+            .await;
+        assert_eq!(r.status(), 400, "{refused}");
+        assert_eq!(
+            r.json::<Value>().await.expect("json")["error"],
+            "invalid_replay",
+            "{refused}"
+        );
+    }
     let r = s
         .admin_post(
             "/admin/destinations/crm/replay",
