@@ -29,6 +29,7 @@ mod model;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod rows;
+mod search;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod store;
@@ -44,6 +45,7 @@ pub use filter::{EventFilter, glob};
 pub use model::*;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use search::Subject;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use store::{IntakeStats, Store};

@@ -187,6 +187,9 @@ pub struct NewEvent {
     pub headers: Vec<(String, String)>,
     /// Parse outcome.
     pub parse_status: ParseStatus,
+    /// The e-mail addresses and phone numbers it names, for [`EventQuery::search`] (its
+    /// de-duplication key is searchable without being listed here).
+    pub subjects: Vec<crate::Subject>,
     /// Destinations to deliver it to: their deliveries are written in the same transaction
     /// (only when the event is new, not for a duplicate).
     pub destinations: Vec<String>,
@@ -215,6 +218,7 @@ impl NewEvent {
             body,
             headers: Vec::new(),
             parse_status: ParseStatus::Parsed,
+            subjects: Vec::new(),
             destinations: Vec::new(),
             pre_claim: None,
         }
@@ -309,6 +313,9 @@ pub struct EventQuery {
     pub since: Option<DateTime<Utc>>,
     /// Received before.
     pub until: Option<DateTime<Utc>>,
+    /// Only events found by this text: their de-duplication key exactly, or an e-mail address
+    /// or phone number they name (see [`crate::Subject`]).
+    pub search: Option<String>,
     /// Continue after this ID (the `next_cursor` of the previous page).
     pub before: Option<EventId>,
     /// Page size (1 to 1000; default 100).

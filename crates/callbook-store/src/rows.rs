@@ -93,9 +93,10 @@ pub(crate) fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migr
 
 /// Appends the `WHERE` of an event listing (same SQL on every backend; binds are typed per
 /// backend by the query builder).
-/// `$newer_than` is the cursor condition up to the bound ID, `$close` what follows it.
+/// `$newer_than` is the cursor condition up to the bound ID, `$close` what follows it;
+/// `$found_by` opens the search condition up to its list of index keys.
 macro_rules! push_event_filters {
-    ($qb:ident, $query:ident, $newer_than:literal, $close:literal) => {
+    ($qb:ident, $query:ident, $newer_than:literal, $close:literal, $found_by:literal) => {
         $qb.push(" WHERE 1=1");
         if let Some(source) = &$query.source {
             $qb.push(" AND source = ").push_bind(source.clone());
@@ -127,6 +128,19 @@ macro_rules! push_event_filters {
             $qb.push($newer_than)
                 .push_bind(before.as_uuid().as_bytes().to_vec())
                 .push($close);
+        }
+        let keys = $query
+            .search
+            .as_deref()
+            .map(crate::search::query_keys)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            $qb.push($found_by);
+            let mut sep = $qb.separated(", ");
+            for key in keys {
+                sep.push_bind(key.to_vec());
+            }
+            $qb.push("))");
         }
     };
 }

@@ -100,6 +100,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             "events by type",
             include_str!("../../migrations/postgres/0004_events_by_type.sql"),
         ),
+        (
+            5,
+            "event search",
+            include_str!("../../migrations/postgres/0005_event_search.sql"),
+        ),
     ])
 }
 
@@ -180,7 +185,13 @@ impl Store for PostgresStore {
     async fn list_events(&self, query: &EventQuery) -> Result<EventPage, Error> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(rows::SELECT_SUMMARY);
-        crate::rows::push_event_filters!(qb, query, " AND id < ", "");
+        crate::rows::push_event_filters!(
+            qb,
+            query,
+            " AND id < ",
+            "",
+            " AND id IN (SELECT event_id FROM event_search WHERE key IN ("
+        );
         qb.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
         let rows = qb.build().fetch_all(&self.pool).await?;
@@ -513,6 +524,13 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        sqlx::query(
+            "DELETE FROM event_search WHERE event_id IN \
+             (SELECT id FROM events WHERE received_at < $1)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
         let events = sqlx::query("DELETE FROM events WHERE received_at < $1")
             .bind(cutoff)
             .execute(&mut *tx)

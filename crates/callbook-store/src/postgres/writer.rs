@@ -253,7 +253,7 @@ static COMPLETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// Columns go as arrays through `UNNEST`: the same statement text for every batch size, so it
 /// is prepared once per connection. A pre-claim's lease ends as long after the database's
 /// clock as the caller asked after its own (leases are compared with the database's clock). The deliveries CTE inserts only for events `ins` returned
-/// (new ones), in the same statement, hence the same transaction.
+/// (new ones), in the same statement, hence the same transaction; so do their search keys.
 const INSERT_EVENTS: &str = "WITH ins AS ( \
       INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, event_type, \
         dedupe_key, received_at, occurred_at, headers, parse_status, parse_error, body) \
@@ -269,7 +269,12 @@ const INSERT_EVENTS: &str = "WITH ins AS ( \
       FROM UNNEST($14::bytea[], $15::bytea[], $16::text[], $17::bigint[], $18::text[], \
         $19::bigint[]) AS d(id, event_id, destination, at, owner, until) \
       WHERE d.event_id IN (SELECT id FROM ins) \
-      ON CONFLICT (event_id, destination) DO NOTHING) \
+      ON CONFLICT (event_id, destination) DO NOTHING), \
+    sr AS ( \
+      INSERT INTO event_search (key, event_id) \
+      SELECT s.key, s.event_id FROM UNNEST($20::bytea[], $21::bytea[]) AS s(key, event_id) \
+      WHERE s.event_id IN (SELECT id FROM ins) \
+      ON CONFLICT DO NOTHING) \
     SELECT id FROM ins";
 
 /// The events of a batch, column by column, for `UNNEST`.
@@ -345,6 +350,13 @@ async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome
             d_untils.push(row.lease_until);
         }
     }
+    let (mut s_keys, mut s_events) = (Vec::new(), Vec::new());
+    for (e, hash) in events.iter().zip(&hashes) {
+        for key in crate::search::event_keys(hash, &e.subjects) {
+            s_keys.push(key.to_vec());
+            s_events.push(e.id.as_uuid().as_bytes().to_vec());
+        }
+    }
     let inserted: HashSet<Vec<u8>> = sqlx::query(INSERT_EVENTS)
         .bind(cols.id)
         .bind(cols.source)
@@ -365,6 +377,8 @@ async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome
         .bind(d_ats)
         .bind(d_owners)
         .bind(d_untils)
+        .bind(s_keys)
+        .bind(s_events)
         .fetch_all(pool)
         .await?
         .iter()

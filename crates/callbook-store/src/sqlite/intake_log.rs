@@ -8,6 +8,7 @@
 use crate::Error;
 use crate::delivery::{AttemptRecord, DeliveryId, Lease, Outcome, PreClaim};
 use crate::model::{EventId, NewEvent, ParseStatus, Provider};
+use crate::search::Subject;
 use chrono::{DateTime, Utc};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -32,7 +33,10 @@ pub(super) enum Item {
     Finished(Finished),
 }
 
+/// An event without its search subjects (written by earlier versions; still read).
 const KIND_EVENT: u8 = 1;
+/// An event, then its search subjects.
+const KIND_EVENT_SEARCHABLE: u8 = 4;
 /// A finished attempt without its lease (written by earlier versions; still read).
 const KIND_FINISHED: u8 = 2;
 /// A finished attempt and the lease it was made under.
@@ -207,7 +211,10 @@ impl IntakeLog {
 
     /// Adds an event to the batch being written; returns its sequence number.
     pub(super) fn push_event(&mut self, e: &NewEvent) -> u64 {
-        self.push(KIND_EVENT, |b| encode_event(b, e))
+        self.push(KIND_EVENT_SEARCHABLE, |b| {
+            encode_event(b, e);
+            encode_subjects(b, &e.subjects);
+        })
     }
 
     /// Adds a finished attempt to the batch being written; returns its sequence number.
@@ -539,6 +546,11 @@ fn decode(body: &[u8]) -> Option<(u64, Item)> {
     let seq = r.u64()?;
     let item = match r.u8()? {
         KIND_EVENT => Item::Event(decode_event(&mut r)?),
+        KIND_EVENT_SEARCHABLE => {
+            let mut e = decode_event(&mut r)?;
+            e.subjects = decode_subjects(&mut r)?;
+            Item::Event(e)
+        }
         KIND_FINISHED => Item::Finished(decode_finished(&mut r)?),
         KIND_FINISHED_LEASED => {
             let mut f = decode_finished(&mut r)?;
@@ -586,6 +598,30 @@ fn encode_event(b: &mut Vec<u8>, e: &NewEvent) {
     });
 }
 
+fn encode_subjects(b: &mut Vec<u8>, subjects: &[Subject]) {
+    put_u32(b, subjects.len());
+    for s in subjects {
+        let (kind, value) = match s {
+            Subject::Email(v) => (0, v),
+            Subject::Phone(v) => (1, v),
+        };
+        b.push(kind);
+        put_str(b, value);
+    }
+}
+
+fn decode_subjects(r: &mut Reader<'_>) -> Option<Vec<Subject>> {
+    let mut subjects = Vec::new();
+    for _ in 0..r.u32()? {
+        subjects.push(match r.u8()? {
+            0 => Subject::Email(r.string()?),
+            1 => Subject::Phone(r.string()?),
+            _ => return None,
+        });
+    }
+    Some(subjects)
+}
+
 fn decode_event(r: &mut Reader<'_>) -> Option<NewEvent> {
     let id = EventId::from(r.uuid()?);
     let source = r.string()?;
@@ -630,6 +666,7 @@ fn decode_event(r: &mut Reader<'_>) -> Option<NewEvent> {
         body,
         headers,
         parse_status,
+        subjects: Vec::new(),
         destinations,
         pre_claim,
     })
@@ -776,6 +813,10 @@ mod tests {
         e.occurred_at = Some(Utc::now());
         e.headers = vec![("user-agent".into(), "Calendly".into())];
         e.parse_status = ParseStatus::Unparsed("missing field `payload`".into());
+        e.subjects = Subject::email("ana@example.com")
+            .into_iter()
+            .chain(Subject::phone("+55 11 91234-5678"))
+            .collect();
         e.destinations = vec!["crm".into(), "audit".into()];
         let mut claim = PreClaim::new("worker-1", Utc::now());
         claim.deliveries.push(("crm".into(), DeliveryId::new()));
@@ -822,6 +863,21 @@ mod tests {
         assert!(same_event(&e, e2), "{e:?} != {e2:?}");
         assert_eq!(format!("{f:?}"), format!("{f2:?}"));
         assert_eq!(log.next_seq, 3);
+    }
+
+    #[test]
+    fn an_event_record_of_the_version_before_search_still_reads() {
+        let e = event(1);
+        let mut body = 7u64.to_le_bytes().to_vec();
+        body.push(KIND_EVENT);
+        encode_event(&mut body, &e);
+        let Some((7, Item::Event(read))) = decode(&body) else {
+            panic!("the old record did not decode");
+        };
+        assert!(read.subjects.is_empty());
+        let mut expected = e.clone();
+        expected.subjects.clear();
+        assert!(same_event(&expected, &read), "{expected:?} != {read:?}");
     }
 
     #[test]

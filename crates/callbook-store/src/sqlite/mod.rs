@@ -142,6 +142,11 @@ fn migrator() -> Migrator {
             "events by type",
             include_str!("../../migrations/sqlite/0006_events_by_type.sql"),
         ),
+        (
+            7,
+            "event search",
+            include_str!("../../migrations/sqlite/0007_event_search.sql"),
+        ),
     ])
 }
 
@@ -562,7 +567,8 @@ impl Store for SqliteStore {
             qb,
             query,
             " AND seq < (SELECT seq FROM events WHERE id = ",
-            ")"
+            ")",
+            " AND seq IN (SELECT seq FROM event_search WHERE key IN ("
         );
         // One extra row tells whether another page exists.
         qb.push(" ORDER BY seq DESC LIMIT ")
@@ -883,6 +889,11 @@ impl Store for SqliteStore {
                 let deliveries = tx.execute(
                     "DELETE FROM deliveries WHERE event_id IN \
                      (SELECT id FROM events WHERE received_at < ?1)",
+                    params![cutoff],
+                )?;
+                tx.execute(
+                    "DELETE FROM event_search WHERE seq IN \
+                     (SELECT seq FROM events WHERE received_at < ?1)",
                     params![cutoff],
                 )?;
                 let events =

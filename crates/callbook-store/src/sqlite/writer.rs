@@ -397,6 +397,8 @@ const INSERT_EVENT: &str = "INSERT INTO events (id, source, dedupe_time, dedupe_
 pub(super) const SELECT_ORIGINAL: &str =
     "SELECT id FROM events WHERE source = ?1 AND dedupe_time = ?2 AND dedupe_hash = ?3";
 
+const INSERT_SEARCH: &str = "INSERT OR IGNORE INTO event_search (key, seq) VALUES (?1, ?2)";
+
 const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, event_id, destination, state, \
     attempts, next_attempt_at, created_at, updated_at, lease_owner, lease_until) \
     VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4, ?5, ?6) \
@@ -447,6 +449,11 @@ pub(super) fn insert_with<'f>(
             id: EventId::from(crate::rows::uuid(&original)?),
             duplicate: true,
         });
+    }
+    let seq = tx.last_insert_rowid();
+    let mut search = tx.prepare_cached(INSERT_SEARCH)?;
+    for key in crate::search::event_keys(&hash, &e.subjects) {
+        search.execute(params![key.as_slice(), seq])?;
     }
     let at = e.received_at.timestamp_millis();
     let mut delivery = tx.prepare_cached(INSERT_DELIVERY)?;

@@ -242,6 +242,124 @@ async fn a_closed_store_refuses_writes(db: TestDb) {
     ));
 }
 
+async fn events_are_found_by_their_dedupe_key_and_the_people_they_name(db: TestDb) {
+    let store = db.open().await;
+    let start = Utc::now() - Duration::days(60);
+    let ana = || Subject::email("Ana.Lima@example.com").expect("email");
+    let ana_phone = || Subject::phone("+55 11 91234-5678").expect("phone");
+    for i in 0..30 {
+        let mut e = event(
+            if i % 2 == 0 { "a" } else { "b" },
+            &format!("key-{i}"),
+            b"{}",
+        );
+        e.received_at = start + Duration::minutes(i);
+        e.id = EventId::at(e.received_at);
+        if i % 3 == 0 {
+            e.subjects.push(ana());
+        }
+        if i % 5 == 0 {
+            e.subjects.push(ana_phone());
+        }
+        store.insert_event(e).await.expect("insert");
+    }
+    // A redelivery with other subjects changes nothing: the original is what is found.
+    let mut again = event("a", "key-2", b"{}");
+    again.subjects.push(ana());
+    assert!(store.insert_event(again).await.expect("insert").duplicate);
+    let search = |text: &str, source: Option<&str>| EventQuery {
+        search: Some(text.into()),
+        source: source.map(Into::into),
+        limit: Some(1000),
+        ..Default::default()
+    };
+    let keys = |page: EventPage| {
+        page.events
+            .into_iter()
+            .map(|e| e.dedupe_key)
+            .collect::<Vec<_>>()
+    };
+    let found = keys(
+        store
+            .list_events(&search("key-7", None))
+            .await
+            .expect("list"),
+    );
+    assert_eq!(found, ["key-7"]);
+    // Any case of the address; newest first.
+    let found = keys(
+        store
+            .list_events(&search(" ANA.LIMA@EXAMPLE.COM ", None))
+            .await
+            .expect("list"),
+    );
+    assert_eq!(
+        found,
+        [
+            "key-27", "key-24", "key-21", "key-18", "key-15", "key-12", "key-9", "key-6", "key-3",
+            "key-0"
+        ]
+    );
+    // The national spelling of the number finds what the international one named.
+    let found = keys(
+        store
+            .list_events(&search("(11) 91234-5678", Some("a")))
+            .await
+            .expect("list"),
+    );
+    assert_eq!(found, ["key-20", "key-10", "key-0"]);
+    // Keyset pages through the matches.
+    let mut query = search("ana.lima@example.com", None);
+    query.limit = Some(4);
+    let mut seen = Vec::new();
+    loop {
+        let page = store.list_events(&query).await.expect("list");
+        query.before = page.next_cursor;
+        seen.extend(keys(page));
+        if query.before.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 10);
+    for nothing in ["nobody@example.com", "key-", "99999999"] {
+        assert!(
+            store
+                .list_events(&search(nothing, None))
+                .await
+                .expect("list")
+                .events
+                .is_empty(),
+            "{nothing}"
+        );
+    }
+    // A blank search is no filter.
+    assert_eq!(
+        store
+            .list_events(&search("  ", None))
+            .await
+            .expect("list")
+            .events
+            .len(),
+        30
+    );
+    // Purged events leave no trace in the index; newer ones are still found.
+    let mut newer = event("a", "key-new", b"{}");
+    newer.subjects.push(ana());
+    store.insert_event(newer).await.expect("insert");
+    store
+        .purge(Utc::now() - Duration::days(30))
+        .await
+        .expect("purge");
+    let found = keys(
+        store
+            .list_events(&search("ana.lima@example.com", None))
+            .await
+            .expect("list"),
+    );
+    assert_eq!(found, ["key-new"]);
+    store.close().await;
+}
+
 crate::both_backends!(
     stores_the_body_byte_for_byte_and_reads_it_back,
     a_redelivery_returns_the_original_id_and_is_stored_once,
@@ -249,4 +367,5 @@ crate::both_backends!(
     pagination_neither_skips_nor_repeats_and_filters_apply,
     events_survive_reopening,
     a_closed_store_refuses_writes,
+    events_are_found_by_their_dedupe_key_and_the_people_they_name,
 );
