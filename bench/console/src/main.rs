@@ -4,7 +4,7 @@
 //!
 //!     cargo run --release -p callbook-console-bench -- [events=1000000] [requests=200]
 
-use callbook_store::{Durability, EventId, NewEvent, ParseStatus, Provider};
+use callbook_store::{Durability, EventId, NewEvent, ParseStatus, Provider, Subject};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,15 @@ async fn main() {
                 event.event_type = Some(event_type.to_owned());
                 event.parse_status = ParseStatus::Parsed;
                 event.headers = vec![("content-type".into(), "application/json".into())];
+                // 20,000 people with 50 events each: what a search has to find.
+                let person = i % 20_000;
+                event.subjects = [
+                    Subject::email(&format!("person{person}@example.com")),
+                    Subject::phone(&format!("+55 11 9{person:08}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
                 store.insert_event(event).await.expect("insert");
             }
         }));
@@ -133,6 +142,22 @@ async fn main() {
         (
             "events of a type with none",
             "/ui/events?event_type=nothing.here".to_owned(),
+        ),
+        (
+            "search: an address (50 events)",
+            "/ui/events?search=Person4242%40example.com".to_owned(),
+        ),
+        (
+            "search: a phone number, national spelling",
+            "/ui/events?search=%2811%29%209000-04242".to_owned(),
+        ),
+        (
+            "search: a de-duplication key",
+            "/ui/events?search=bench%3A777777".to_owned(),
+        ),
+        (
+            "search: an address with no events",
+            "/ui/events?search=nobody%40example.com".to_owned(),
         ),
         ("one event", format!("/ui/events/{some_id}")),
         ("dead letters", "/ui/dead".to_owned()),

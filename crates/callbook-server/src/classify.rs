@@ -7,7 +7,7 @@
 //! - anything else, or a body missing those fields: `sha256:{hex of the body}`.
 
 use callbook_models::{aircall, calendly};
-use callbook_store::ParseStatus;
+use callbook_store::{ParseStatus, Subject};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -23,6 +23,8 @@ pub struct Classified {
     pub dedupe_key: String,
     /// Whether the body parsed as its model.
     pub parse_status: ParseStatus,
+    /// The e-mail addresses and phone numbers it names (of a parsed body only).
+    pub subjects: Vec<Subject>,
 }
 
 fn body_hash(body: &[u8]) -> String {
@@ -57,6 +59,7 @@ pub fn calendly(body: &[u8]) -> Classified {
                 occurred_at: Some(w.created_at),
                 dedupe_key,
                 parse_status: ParseStatus::Parsed,
+                subjects: crate::subjects::calendly(&w),
             }
         }
         Err(e) => {
@@ -83,6 +86,7 @@ pub fn calendly(body: &[u8]) -> Classified {
                     .map(|t| t.to_utc()),
                 dedupe_key,
                 parse_status: ParseStatus::Unparsed(e.to_string()),
+                subjects: Vec::new(),
             }
         }
     }
@@ -101,6 +105,7 @@ pub fn aircall(body: &[u8]) -> Classified {
                 occurred_at: w.time(),
                 dedupe_key,
                 parse_status: ParseStatus::Parsed,
+                subjects: crate::subjects::aircall(&w),
             }
         }
         Err(e) => {
@@ -131,6 +136,7 @@ pub fn aircall(body: &[u8]) -> Classified {
                 occurred_at: timestamp.and_then(|t| DateTime::from_timestamp(t, 0)),
                 dedupe_key,
                 parse_status: ParseStatus::Unparsed(e.to_string()),
+                subjects: Vec::new(),
             }
         }
     }
@@ -185,5 +191,64 @@ mod tests {
         let c = aircall(broken);
         assert!(matches!(c.parse_status, ParseStatus::Unparsed(_)));
         assert_eq!(c.dedupe_key, "aircall:call.created:x:5");
+    }
+
+    #[test]
+    fn an_invitee_is_found_by_address_sms_number_call_location_and_answers() {
+        let doc = include_bytes!(
+            "../../callbook-models/tests/fixtures/calendly/doc_invitee_created.json"
+        );
+        assert_eq!(
+            calendly(doc).subjects,
+            [Subject::Email("test@example.com".into())]
+        );
+        let mut v: Value = serde_json::from_slice(doc).expect("json");
+        let p = &mut v["payload"];
+        p["email"] = "Ana.Lima@Example.com".into();
+        p["text_reminder_number"] = "+55 11 91234-5678".into();
+        p["scheduled_event"]["location"] =
+            serde_json::json!({"type": "outbound_call", "location": "+1 212-555-0100"});
+        p["questions_and_answers"] = serde_json::json!([
+            {"question": "Work e-mail", "answer": "ana@lima.example", "position": 0},
+            {"question": "Mobile", "answer": "(11) 91234-5678", "position": 1},
+            {"question": "Anything else?", "answer": "Call me after lunch", "position": 2}
+        ]);
+        let c = calendly(&serde_json::to_vec(&v).expect("bytes"));
+        assert_eq!(c.parse_status, ParseStatus::Parsed);
+        assert_eq!(
+            c.subjects,
+            [
+                Subject::Email("ana.lima@example.com".into()),
+                Subject::Phone("12345678".into()),
+                Subject::Phone("25550100".into()),
+                Subject::Email("ana@lima.example".into()),
+            ],
+            "the mobile answer is the SMS number again, so it is there once"
+        );
+    }
+
+    #[test]
+    fn a_call_is_found_by_the_other_party() {
+        let doc = include_bytes!(
+            "../../callbook-models/tests/fixtures/aircall/webhook_call_created.json"
+        );
+        assert_eq!(aircall(doc).subjects, [Subject::Phone("01234567".into())]);
+        let mut v: Value = serde_json::from_slice(doc).expect("json");
+        v["data"]["contact"] = serde_json::json!({
+            "id": 7, "first_name": "Ana",
+            "emails": [{"label": "Work", "value": "ana@lima.example"}],
+            "phone_numbers": [{"label": "Mobile", "value": "+1 800-123-4567"}]
+        });
+        v["data"]["user"] = serde_json::json!({"id": 1, "email": "agent@company.example"});
+        let c = aircall(&serde_json::to_vec(&v).expect("bytes"));
+        assert_eq!(c.parse_status, ParseStatus::Parsed);
+        assert_eq!(
+            c.subjects,
+            [
+                Subject::Phone("01234567".into()),
+                Subject::Email("ana@lima.example".into()),
+            ],
+            "the agent is not a subject of the call"
+        );
     }
 }

@@ -168,6 +168,7 @@ async fn ingest(
         tracing::warn!(error = %why, "verified body does not parse; stored raw");
     }
     event.parse_status = classified.parse_status;
+    event.subjects = classified.subjects;
     event.destinations = state
         .engine
         .route(&source.name, event.event_type.as_deref());

@@ -44,6 +44,7 @@ mod ingest;
 mod listener;
 mod metrics;
 mod state;
+mod subjects;
 mod throttle;
 
 /// The attribute [`EventHandler`] implementations use (re-exported, so that no dependency on

@@ -94,9 +94,18 @@ pub(crate) fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migr
 /// Appends the `WHERE` of an event listing (same SQL on every backend; binds are typed per
 /// backend by the query builder).
 /// `$newer_than` is the cursor condition up to the bound ID, `$close` what follows it;
-/// `$found_by` opens the search condition up to its list of index keys.
+/// `$found_by` opens the search condition up to the one value `$search_bind` makes of the
+/// index keys, `$found_close` follows that value, and `)` closes the condition.
 macro_rules! push_event_filters {
-    ($qb:ident, $query:ident, $newer_than:literal, $close:literal, $found_by:literal) => {
+    (
+        $qb:ident,
+        $query:ident,
+        $newer_than:literal,
+        $close:literal,
+        $found_by:literal,
+        $search_bind:path,
+        $found_close:literal
+    ) => {
         $qb.push(" WHERE 1=1");
         if let Some(source) = &$query.source {
             $qb.push(" AND source = ").push_bind(source.clone());
@@ -135,12 +144,10 @@ macro_rules! push_event_filters {
             .map(crate::search::query_keys)
             .unwrap_or_default();
         if !keys.is_empty() {
-            $qb.push($found_by);
-            let mut sep = $qb.separated(", ");
-            for key in keys {
-                sep.push_bind(key.to_vec());
-            }
-            $qb.push("))");
+            $qb.push($found_by)
+                .push_bind($search_bind(&keys))
+                .push($found_close)
+                .push(")");
         }
     };
 }

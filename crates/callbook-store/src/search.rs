@@ -92,6 +92,34 @@ pub(crate) fn event_keys(dedupe_hash: &[u8; 16], subjects: &[Subject]) -> Vec<Ke
     keys
 }
 
+/// Keys as FTS5 tokens (lower-case hex), joined by `sep`.
+pub(crate) fn hex_keys(keys: &[Key], sep: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(keys.len() * (16 + sep.len()));
+    for (i, key) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        for b in key {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    out
+}
+
+/// The FTS5 query for any of `keys` (hex tokens cannot be read as an FTS5 operator).
+#[cfg(feature = "sqlite")]
+pub(crate) fn fts_match(keys: &[Key]) -> String {
+    hex_keys(keys, " OR ")
+}
+
+/// The keys as a PostgreSQL `bytea[]`.
+#[cfg(feature = "postgres")]
+pub(crate) fn key_array(keys: &[Key]) -> Vec<Vec<u8>> {
+    keys.iter().map(|k| k.to_vec()).collect()
+}
+
 /// The keys a search for `text` looks up: the text as a de-duplication key, and as an e-mail
 /// address or phone number when it reads as one. Empty for blank text.
 pub(crate) fn query_keys(text: &str) -> Vec<Key> {
@@ -135,6 +163,13 @@ mod tests {
         assert_eq!(Subject::phone("1234"), None);
         assert_eq!(Subject::phone("ana@example.com"), None);
         assert_eq!(Subject::phone("calendly:invitee.created:1234567"), None);
+    }
+
+    #[test]
+    fn keys_are_written_as_lower_case_hex_tokens() {
+        let keys = [[0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef], [0xff; 8]];
+        assert_eq!(hex_keys(&keys, " "), "0123456789abcdef ffffffffffffffff");
+        assert_eq!(hex_keys(&keys[..1], " OR "), "0123456789abcdef");
     }
 
     #[test]

@@ -335,6 +335,10 @@ pub(crate) enum EventsCommand {
         /// Only this event type.
         #[arg(long)]
         event_type: Option<String>,
+        /// Only events found by an e-mail address or phone number they name, or by their
+        /// de-duplication key.
+        #[arg(long)]
+        search: Option<String>,
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: u32,
@@ -497,12 +501,14 @@ async fn events(cmd: EventsCommand) -> Result<ExitCode, Failure> {
             target,
             source,
             event_type,
+            search,
             limit,
             cursor,
         } => {
             let q = query(&[
                 ("source", source),
                 ("event_type", event_type),
+                ("search", search),
                 ("limit", Some(limit.to_string())),
                 ("cursor", cursor),
             ]);

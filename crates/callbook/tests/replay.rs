@@ -91,6 +91,23 @@ async fn replay_waits_for_every_replayed_delivery() {
     );
     // Attempted means sent: the sink has all six by the time the command returns or soon after.
     wait_for(&sink, 6).await;
+
+    // `events list --search` finds the test bookings by their invitee's address.
+    let found = |search: &str| {
+        let out = callbook(dir.path(), &listen)
+            .args(["events", "list", "--json", "--search", search])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        page["events"].as_array().unwrap().len()
+    };
+    assert_eq!(found("Test@Example.com"), 3);
+    assert_eq!(found("nobody@example.com"), 0);
     let _ = server.kill();
     let _ = server.wait();
 }

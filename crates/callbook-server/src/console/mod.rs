@@ -293,6 +293,7 @@ struct EventsQuery {
     provider: Option<String>,
     event_type: Option<String>,
     parsed: Option<String>,
+    search: Option<String>,
     since: Option<String>,
     until: Option<String>,
     cursor: Option<String>,
@@ -330,6 +331,7 @@ async fn events(
                 Some("no") => Some(false),
                 _ => None,
             },
+            search: nonempty(&q.search),
             since: nonempty(&q.since).as_deref().and_then(local_utc),
             until: nonempty(&q.until).as_deref().and_then(local_utc),
             before: nonempty(&q.cursor).and_then(|c| c.parse::<EventId>().ok()),
@@ -345,6 +347,7 @@ async fn events(
         provider: q.provider.clone().unwrap_or_default(),
         event_type: q.event_type.clone().unwrap_or_default(),
         parsed: q.parsed.clone().unwrap_or_default(),
+        search: q.search.clone().unwrap_or_default(),
         since: q.since.clone().unwrap_or_default(),
         until: q.until.clone().unwrap_or_default(),
     };
@@ -370,6 +373,7 @@ fn url_pairs(f: &EventFilters) -> Vec<(&'static str, String)> {
         ("provider", &f.provider),
         ("event_type", &f.event_type),
         ("parsed", &f.parsed),
+        ("search", &f.search),
         ("since", &f.since),
         ("until", &f.until),
     ]

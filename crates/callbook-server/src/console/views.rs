@@ -78,6 +78,7 @@ pub(crate) struct EventFilters {
     pub(crate) provider: String,
     pub(crate) event_type: String,
     pub(crate) parsed: String,
+    pub(crate) search: String,
     pub(crate) since: String,
     pub(crate) until: String,
 }
@@ -94,6 +95,7 @@ pub(crate) fn events(
         html! {
             h1 { "Events" }
             form.filters method="get" action={ (page.base) "/events" } {
+                label.search { "Search " input type="search" name="search" value=(filters.search) placeholder="e-mail, phone or de-duplication key"; }
                 label { "Source " input type="text" name="source" value=(filters.source); }
                 label { "Provider "
                     select name="provider" {

@@ -144,6 +144,75 @@ async fn pagination_neither_skips_nor_repeats() {
 }
 
 #[tokio::test]
+async fn events_are_found_by_the_address_or_number_they_name_or_their_key() {
+    let s = TestServer::start().await;
+    let mut booking: Value = serde_json::from_slice(SEED).expect("json");
+    booking["payload"]["email"] = "Ana.Lima@example.com".into();
+    booking["payload"]["text_reminder_number"] = "+55 11 91234-5678".into();
+    booking["payload"]["uri"] = "https://api.calendly.com/scheduled_events/E/invitees/ANA".into();
+    assert_eq!(
+        s.send_signed(&serde_json::to_vec(&booking).expect("b"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(s.send_signed(SEED).await.status(), 200, "someone else");
+    let call = String::from_utf8(AIRCALL_CALL.to_vec())
+        .expect("utf8")
+        .replace("+1 800-123-4567", "+55 11 91234-5678");
+    let r = s
+        .client
+        .post(format!("{}/webhooks/aircall/air", s.base))
+        .body(call)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+
+    let found = |search: &'static str| {
+        let s = &s;
+        async move {
+            let url = format!(
+                "/admin/events?search={}",
+                percent_encoding::utf8_percent_encode(search, percent_encoding::NON_ALPHANUMERIC)
+            );
+            let r = s.admin_get(&url).await;
+            assert_eq!(r.status(), 200, "{search}");
+            let page: Value = r.json().await.expect("json");
+            page["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .map(|e| e["event_type"].as_str().expect("type").to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("ana.lima@EXAMPLE.com").await, ["invitee.created"]);
+    // The booking's SMS number and the call's caller are one person, however it is written.
+    assert_eq!(
+        found("(11) 91234-5678").await,
+        ["call.created", "invitee.created"]
+    );
+    assert_eq!(
+        found("aircall:call.created:123:1732622896").await,
+        ["call.created"]
+    );
+    assert!(found("nobody@example.com").await.is_empty());
+    let page: Value = s
+        .admin_get("/admin/events?search=test@example.com&parsed=true&provider=calendly")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["events"].as_array().expect("events").len(), 1);
+    assert_eq!(
+        s.admin_get("/admin/events?parsed=maybe").await.status(),
+        400
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_the_routes() {
     let s = TestServer::start().await;
     let doc: Value = s

@@ -44,12 +44,13 @@ impl Sink {
 
 const XSS_NAME: &str = r#"<img src=x onerror="document.title='pwned'">"#;
 
-/// The seed booking with another invitee URI and name.
+/// The seed booking with another invitee URI, name and address (`{invitee}@example.com`).
 fn booking(invitee: &str, name: &str) -> Vec<u8> {
     let mut body: Value = serde_json::from_slice(SEED).expect("json");
     body["payload"]["uri"] =
         format!("https://api.calendly.com/scheduled_events/E/invitees/{invitee}").into();
     body["payload"]["name"] = name.into();
+    body["payload"]["email"] = format!("{invitee}@example.com").into();
     serde_json::to_vec(&body).expect("json")
 }
 
@@ -471,6 +472,53 @@ async fn an_operator_signs_in_reads_an_event_safely_and_replays_a_dead_delivery(
         d["deliveries"].as_array().is_some_and(|a| a.len() == 1)
     })
     .await;
+    // The search box finds the booking by its invitee's address, in any case.
+    b.find(Locator::Css("nav a[href$='/ui/events']"))
+        .await
+        .expect("events link")
+        .click()
+        .await
+        .expect("to the events");
+    b.wait()
+        .for_element(Locator::Css("input[name=search]"))
+        .await
+        .expect("the search box")
+        .send_keys("console2@EXAMPLE.com")
+        .await
+        .expect("type");
+    b.find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .expect("filter button")
+        .click()
+        .await
+        .expect("search");
+    wait_for("the search results", async || {
+        b.current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains("search=")))
+    })
+    .await;
+    b.wait()
+        .for_element(Locator::Css(&format!("a[href$='/ui/events/{second_id}']")))
+        .await
+        .expect("the second booking is found");
+    assert!(
+        b.find(Locator::Css(&format!("a[href$='/ui/events/{id}']")))
+            .await
+            .is_err(),
+        "the first booking is not"
+    );
+    assert_eq!(
+        b.find(Locator::Css("input[name=search]"))
+            .await
+            .expect("search box")
+            .prop("value")
+            .await
+            .expect("value")
+            .as_deref(),
+        Some("console2@EXAMPLE.com"),
+        "the box keeps what was searched"
+    );
     b.find(Locator::Css("nav a[href$='/ui/dead']"))
         .await
         .expect("dead letters link")

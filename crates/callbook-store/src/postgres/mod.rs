@@ -190,7 +190,9 @@ impl Store for PostgresStore {
             query,
             " AND id < ",
             "",
-            " AND id IN (SELECT event_id FROM event_search WHERE key IN ("
+            " AND id IN (SELECT event_id FROM event_search JOIN UNNEST(CAST(",
+            crate::search::key_array,
+            " AS bytea[])) AS k(key) USING (key)"
         );
         qb.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);

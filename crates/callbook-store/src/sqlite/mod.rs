@@ -568,7 +568,9 @@ impl Store for SqliteStore {
             query,
             " AND seq < (SELECT seq FROM events WHERE id = ",
             ")",
-            " AND seq IN (SELECT seq FROM event_search WHERE key IN ("
+            " AND seq IN (SELECT rowid FROM event_search WHERE event_search MATCH ",
+            crate::search::fts_match,
+            ""
         );
         // One extra row tells whether another page exists.
         qb.push(" ORDER BY seq DESC LIMIT ")
@@ -891,9 +893,12 @@ impl Store for SqliteStore {
                      (SELECT id FROM events WHERE received_at < ?1)",
                     params![cutoff],
                 )?;
+                // A contentless index forgets a row when told its tokens again.
                 tx.execute(
-                    "DELETE FROM event_search WHERE seq IN \
-                     (SELECT seq FROM events WHERE received_at < ?1)",
+                    "INSERT INTO event_search (event_search, rowid, keys) \
+                     SELECT 'delete', seq, \
+                       coalesce(search_keys, lower(hex(substr(dedupe_hash, 1, 8)))) \
+                     FROM events WHERE received_at < ?1",
                     params![cutoff],
                 )?;
                 let events =

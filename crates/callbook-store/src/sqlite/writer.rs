@@ -390,14 +390,14 @@ pub(super) fn in_transaction<T>(
 }
 
 const INSERT_EVENT: &str = "INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, \
-    event_type, dedupe_key, received_at, occurred_at, headers, parse_status, parse_error, body) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+    event_type, dedupe_key, received_at, occurred_at, headers, parse_status, parse_error, body, \
+    search_keys) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
     ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING";
 
 pub(super) const SELECT_ORIGINAL: &str =
     "SELECT id FROM events WHERE source = ?1 AND dedupe_time = ?2 AND dedupe_hash = ?3";
 
-const INSERT_SEARCH: &str = "INSERT OR IGNORE INTO event_search (key, seq) VALUES (?1, ?2)";
+const INSERT_SEARCH: &str = "INSERT INTO event_search (rowid, keys) VALUES (?1, ?2)";
 
 const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, event_id, destination, state, \
     attempts, next_attempt_at, created_at, updated_at, lease_owner, lease_until) \
@@ -424,6 +424,7 @@ pub(super) fn insert_with<'f>(
         ParseStatus::Parsed => ("parsed", None),
         ParseStatus::Unparsed(err) => ("unparsed", Some(err.as_str())),
     };
+    let search_keys = crate::search::hex_keys(&crate::search::event_keys(&hash, &e.subjects), " ");
     let inserted = tx.prepare_cached(INSERT_EVENT)?.execute(params![
         id.as_slice(),
         e.source,
@@ -438,6 +439,7 @@ pub(super) fn insert_with<'f>(
         status,
         error,
         e.body,
+        search_keys,
     ])?;
     if inserted == 0 {
         let original: Vec<u8> = tx
@@ -450,11 +452,8 @@ pub(super) fn insert_with<'f>(
             duplicate: true,
         });
     }
-    let seq = tx.last_insert_rowid();
-    let mut search = tx.prepare_cached(INSERT_SEARCH)?;
-    for key in crate::search::event_keys(&hash, &e.subjects) {
-        search.execute(params![key.as_slice(), seq])?;
-    }
+    tx.prepare_cached(INSERT_SEARCH)?
+        .execute(params![tx.last_insert_rowid(), search_keys])?;
     let at = e.received_at.timestamp_millis();
     let mut delivery = tx.prepare_cached(INSERT_DELIVERY)?;
     for row in e.delivery_rows() {

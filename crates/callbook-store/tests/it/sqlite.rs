@@ -503,3 +503,51 @@ async fn a_stalled_database_bounds_what_waits_in_the_intake_log() {
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn events_stored_before_the_search_index_are_found_by_their_key_and_purged_with_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir).await;
+    let mut old = event("cal", "key-from-before", b"{}");
+    old.received_at = chrono::Utc::now() - chrono::Duration::days(90);
+    old.id = EventId::at(old.received_at);
+    store.insert_event(old).await.expect("insert");
+    store.close().await;
+    // Back to the schema before migration 7: no index, no column.
+    let side = rusqlite::Connection::open(dir.path().join("events.db")).expect("side");
+    side.execute_batch(
+        "DROP TABLE event_search; ALTER TABLE events DROP COLUMN search_keys; \
+         DELETE FROM _sqlx_migrations WHERE version = 7;",
+    )
+    .expect("undo the migration");
+    drop(side);
+
+    let store = open(&dir).await;
+    let search = EventQuery {
+        search: Some("key-from-before".into()),
+        ..Default::default()
+    };
+    let found = store.list_events(&search).await.expect("list").events;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].dedupe_key, "key-from-before");
+    // Purged, it leaves nothing in the index. The table is empty then, so SQLite gives the next
+    // event the purged one's rowid: an entry left behind would find the new event by the old
+    // key.
+    store
+        .purge(chrono::Utc::now() - chrono::Duration::days(30))
+        .await
+        .expect("purge");
+    store
+        .insert_event(event("cal", "key-after", b"{}"))
+        .await
+        .expect("insert");
+    assert!(
+        store
+            .list_events(&search)
+            .await
+            .expect("list")
+            .events
+            .is_empty()
+    );
+    store.close().await;
+}
