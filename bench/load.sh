@@ -9,7 +9,9 @@
 # request: the bare server's over callbook's per event, both read from /proc/PID/stat over the
 # measured window, with the generator's own core use beside it (at 90% or more the generator,
 # not the server, sets the req/s, and the output says so). The runs are interleaved
-# (bare, process, power_loss, then again) and the ratio is taken between the medians.
+# (bare, process, power_loss, redelivery, then again) and the ratio is taken between the
+# medians. redelivery sends one signed body again and again: every request after the first
+# is a duplicate.
 #
 #   bash bench/load.sh [duration_secs=10] [connections=32] [rounds=3]
 set -euo pipefail
@@ -53,7 +55,11 @@ for ROUND in $(seq "$ROUNDS"); do
   kill $BARE; wait $BARE 2>/dev/null || true
   record bare "$JSON" "$RSS"
 
-  for MODE in process power_loss; do
+  for MODE in process power_loss redelivery; do
+    # redelivery: process mode, one signed body again and again (`--static`), so after the
+    # first every request is a duplicate: verified, classified, found, answered.
+    DURABILITY=$MODE FLAGS=()
+    if [ "$MODE" = redelivery ]; then DURABILITY=process FLAGS=(--static); fi
     DIR="$WORK/$MODE-$ROUND"
     mkdir -p "$DIR"
     cat > "$DIR/callbook.toml" <<TOML
@@ -61,17 +67,17 @@ for ROUND in $(seq "$ROUNDS"); do
 listen = "127.0.0.1:18091"
 [database]
 url = "sqlite://$DIR/bench.db"
-durability = "$MODE"
+durability = "$DURABILITY"
 [[sources]]
 name = "bench"
 provider = "calendly"
 signing_keys = ["$KEY"]
 TOML
-    echo "== round $ROUND: callbook, durability = $MODE"
+    echo "== round $ROUND: callbook, $MODE"
     RUST_LOG=warn taskset -c 0 "$BIN/callbook" serve --config "$DIR/callbook.toml" --log-format json 2>"$DIR/serve.log" &
     PID=$!
     for _ in $(seq 50); do curl -sf http://127.0.0.1:18091/readyz >/dev/null && break; sleep 0.1; done
-    JSON=$(run_load http://127.0.0.1:18091/webhooks/calendly/bench "$PID")
+    JSON=$(run_load http://127.0.0.1:18091/webhooks/calendly/bench "$PID" "${FLAGS[@]}")
     RSS=$(rss_kib $PID)
     kill $PID; wait $PID 2>/dev/null || true
     record "$MODE" "$JSON" "$RSS"
@@ -93,15 +99,15 @@ print(f"\nmedians of {len(of('bare', 'requests_per_sec'))} interleaved rounds; C
 print(f"| bare | {bare_rps:.0f} req/s | {bare_cpu:.1f} us CPU/req | 1x "
       f"| p99 {med('bare', 'p99_ms'):.2f} ms | generator {med('bare', 'loadgen_cpu_util'):.0%} |")
 bound = []
-for kind in ("bare", "process", "power_loss"):
+for kind in ("bare", "process", "power_loss", "redelivery"):
     if med(kind, "loadgen_cpu_util") >= 0.9:
         bound.append(kind)
-for mode in ("process", "power_loss"):
+for mode in ("process", "power_loss", "redelivery"):
     rps = med(mode, "requests_per_sec")
     cpu = med(mode, "server_cpu_us_per_req")
     each = ", ".join(f"{r:.0f}" for r in of(mode, "requests_per_sec"))
     print(
-        f"| {mode} | {rps:.0f} req/s ({each}) | {cpu:.1f} us CPU/event "
+        f"| {mode} | {rps:.0f} req/s ({each}) | {cpu:.1f} us CPU/request "
         f"| **{bare_cpu / cpu:.3f}x bare by CPU** ({rps / bare_rps:.3f}x by req/s) "
         f"| p50 {med(mode, 'p50_ms'):.2f} ms "
         f"| p99 {med(mode, 'p99_ms'):.2f} ms (worst {max(of(mode, 'p99_ms')):.2f}) "

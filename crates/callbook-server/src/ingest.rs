@@ -1,12 +1,15 @@
 //! The webhook receivers: `POST /webhooks/calendly/{source}` and `POST /webhooks/aircall/{source}`.
 //!
 //! In order: body limit (413) → verification on the raw bytes (401, nothing stored; an Aircall
-//! body loses its token's value here) → classification → durable insert → `200 {"id", "duplicate"}`. A verified body that does not
+//! body loses its token's value here) → a redelivery of a body stored a moment ago is answered
+//! here (see [`crate::redeliveries`]) → classification → durable insert →
+//! `200 {"id", "duplicate"}`. A verified body that does not
 //! parse is stored raw and acknowledged, so the sender does not retry it forever. The response
 //! never waits for anything but the store.
 
 use crate::classify;
 use crate::error::ApiError;
+use crate::redeliveries::Fingerprint;
 use crate::state::{AppState, Source, Verifier};
 use axum::Json;
 use axum::body::Body;
@@ -142,6 +145,15 @@ async fn ingest(
     source.metrics.body_bytes.observe(body.len() as f64);
 
     let redacted = verify(source, headers, &body)?;
+    // A redelivery of a body stored a moment ago is known from its bytes alone.
+    let fingerprint = Fingerprint::of(&source.name, &body);
+    if let Some(id) = state.redeliveries.original(fingerprint) {
+        source.metrics.duplicates.inc();
+        return Ok(Accepted {
+            id,
+            duplicate: true,
+        });
+    }
 
     // Classified on the bytes received, so the de-duplication key is what it always was.
     let classified = match source.provider {
@@ -187,6 +199,7 @@ async fn ingest(
         )
         .retry_after(1)
     })?;
+    state.redeliveries.stored(fingerprint, outcome.id);
     if let Some(handoffs) = handoffs.filter(|_| !outcome.duplicate) {
         handoffs.start();
     }

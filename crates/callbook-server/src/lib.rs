@@ -43,6 +43,7 @@ mod health;
 mod ingest;
 mod listener;
 mod metrics;
+mod redeliveries;
 mod state;
 mod subjects;
 mod throttle;

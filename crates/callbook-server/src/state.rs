@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     pub(crate) metrics: Metrics,
     /// Webhook requests being handled, and the most allowed at once (load shedding).
     pub(crate) webhooks_in_flight: AtomicUsize,
+    /// Bodies stored a moment ago, to answer their redeliveries at once.
+    pub(crate) redeliveries: crate::redeliveries::Redeliveries,
     pub(crate) max_webhooks_in_flight: usize,
 }
 
@@ -160,6 +162,7 @@ impl AppState {
             max_body_bytes: config.server.max_body_bytes,
             metrics,
             webhooks_in_flight: AtomicUsize::new(0),
+            redeliveries: crate::redeliveries::Redeliveries::default(),
             max_webhooks_in_flight: config.server.max_webhooks_in_flight.max(1),
         })))
     }

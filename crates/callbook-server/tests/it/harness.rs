@@ -20,6 +20,8 @@ pub(crate) struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     dir: tempfile::TempDir,
+    /// What it was started with, to start it again (see [`TestServer::restart`]).
+    config: (String, String),
 }
 
 pub(crate) fn now() -> i64 {
@@ -69,7 +71,11 @@ impl TestServer {
 
     /// `server` holds more keys of the `[server]` table.
     pub(crate) async fn start_with_server(server: &str, extra: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tmp");
+        Self::start_in(tempfile::tempdir().expect("tmp"), server, extra).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, server: &str, extra: &str) -> Self {
+        let config = (server.to_owned(), extra.to_owned());
         let server = Server::from_config(config_with(&dir, server, extra))
             .await
             .expect("server");
@@ -94,7 +100,21 @@ impl TestServer {
             shutdown: Some(tx),
             task: Some(task),
             dir,
+            config,
         }
+    }
+
+    /// Stops the server and starts a new one on the same database (on another port).
+    pub(crate) async fn restart(mut self) -> Self {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        let (server, extra) = std::mem::take(&mut self.config);
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tmp"));
+        Self::start_in(dir, &server, &extra).await
     }
 
     /// The server's SQLite database file.

@@ -36,6 +36,39 @@ async fn a_redelivery_answers_the_original_id_and_is_stored_once() {
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["id"], first["id"]);
     assert_eq!(s.events().await.len(), 1);
+    // A redelivery is answered from the body's bytes only once they are verified.
+    let forged = s
+        .send_calendly(Some(&sign(b"wrong-key", now(), SEED)), SEED)
+        .await;
+    assert_eq!(forged.status(), 401);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_redelivery_after_a_restart_is_found_in_the_store() {
+    let s = TestServer::start().await;
+    let first = json(s.send_signed(SEED).await).await;
+    // A new server remembers no body: the store's de-duplication answers.
+    let s = s.restart().await;
+    let again = json(s.send_signed(SEED).await).await;
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["id"], first["id"]);
+    let metrics = s
+        .client
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("callbook_webhooks_duplicates_total{source=\"cal\"")
+                && l.ends_with(" 1")
+        ),
+        "{metrics}"
+    );
     s.stop().await;
 }
 
