@@ -33,6 +33,8 @@ trap cleanup EXIT
 
 cargo build --release -q -p callbook -p callbook-load
 BIN=target/release
+# Another callbook binary to measure (an A/B against an older build): CALLBOOK_BIN=path.
+CALLBOOK=${CALLBOOK_BIN:-$BIN/callbook}
 
 "${AS[@]}" "$PGBIN/initdb" -D "$WORK/pg" --auth=trust --username=postgres >/dev/null
 "${AS[@]}" taskset -c 0 "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w \
@@ -53,7 +55,7 @@ TOML
 
 PIDS=()
 serve() { # dir port
-  CALLBOOK_SERVER_LISTEN="127.0.0.1:$2" RUST_LOG=warn taskset -c 0 "$BIN/callbook" serve \
+  CALLBOOK_SERVER_LISTEN="127.0.0.1:$2" RUST_LOG=warn taskset -c 0 "$CALLBOOK" serve \
     --config "$1/callbook.toml" --log-format json 2>"$1/serve-$2.log" &
   PIDS+=($!)
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/readyz" >/dev/null && return; sleep 0.1; done
