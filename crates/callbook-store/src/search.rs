@@ -114,10 +114,12 @@ pub(crate) fn fts_match(keys: &[Key]) -> String {
     hex_keys(keys, " OR ")
 }
 
-/// The keys as a PostgreSQL `bytea[]`.
+/// The keys as the PostgreSQL `text[]` the `events.search_keys` column holds.
 #[cfg(feature = "postgres")]
-pub(crate) fn key_array(keys: &[Key]) -> Vec<Vec<u8>> {
-    keys.iter().map(|k| k.to_vec()).collect()
+pub(crate) fn key_array(keys: &[Key]) -> Vec<String> {
+    keys.iter()
+        .map(|k| hex_keys(std::slice::from_ref(k), ""))
+        .collect()
 }
 
 /// The keys a search for `text` looks up: the text as a de-duplication key, and as an e-mail

@@ -190,9 +190,9 @@ impl Store for PostgresStore {
             query,
             " AND id < ",
             "",
-            " AND id IN (SELECT event_id FROM event_search JOIN UNNEST(CAST(",
+            " AND (search_keys && CAST(",
             crate::search::key_array,
-            " AS bytea[])) AS k(key) USING (key)"
+            " AS text[])"
         );
         qb.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
@@ -526,13 +526,6 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        sqlx::query(
-            "DELETE FROM event_search WHERE event_id IN \
-             (SELECT id FROM events WHERE received_at < $1)",
-        )
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?;
         let events = sqlx::query("DELETE FROM events WHERE received_at < $1")
             .bind(cutoff)
             .execute(&mut *tx)

@@ -253,13 +253,19 @@ static COMPLETE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// Columns go as arrays through `UNNEST`: the same statement text for every batch size, so it
 /// is prepared once per connection. A pre-claim's lease ends as long after the database's
 /// clock as the caller asked after its own (leases are compared with the database's clock). The deliveries CTE inserts only for events `ins` returned
-/// (new ones), in the same statement, hence the same transaction; so do their search keys.
+/// (new ones), in the same statement, hence the same transaction.
 const INSERT_EVENTS: &str = "WITH ins AS ( \
       INSERT INTO events (id, source, dedupe_time, dedupe_hash, provider, event_type, \
-        dedupe_key, received_at, occurred_at, headers, parse_status, parse_error, body) \
-      SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], \
+        dedupe_key, received_at, occurred_at, headers, parse_status, parse_error, body, \
+        search_keys) \
+      SELECT v.id, v.source, v.dedupe_time, v.dedupe_hash, v.provider, v.event_type, \
+        v.dedupe_key, v.received_at, v.occurred_at, v.headers, v.parse_status, v.parse_error, \
+        v.body, string_to_array(v.search_keys, ' ') \
+      FROM UNNEST($1::bytea[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], \
         $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], \
-        $12::text[], $13::bytea[]) \
+        $12::text[], $13::bytea[], $20::text[]) AS v(id, source, dedupe_time, dedupe_hash, \
+        provider, event_type, dedupe_key, received_at, occurred_at, headers, parse_status, \
+        parse_error, body, search_keys) \
       ON CONFLICT (source, dedupe_time, dedupe_hash) DO NOTHING RETURNING id), \
     dl AS ( \
       INSERT INTO deliveries (id, event_id, destination, state, attempts, next_attempt_at, \
@@ -269,12 +275,7 @@ const INSERT_EVENTS: &str = "WITH ins AS ( \
       FROM UNNEST($14::bytea[], $15::bytea[], $16::text[], $17::bigint[], $18::text[], \
         $19::bigint[]) AS d(id, event_id, destination, at, owner, until) \
       WHERE d.event_id IN (SELECT id FROM ins) \
-      ON CONFLICT (event_id, destination) DO NOTHING), \
-    sr AS ( \
-      INSERT INTO event_search (key, event_id) \
-      SELECT s.key, s.event_id FROM UNNEST($20::bytea[], $21::bytea[]) AS s(key, event_id) \
-      WHERE s.event_id IN (SELECT id FROM ins) \
-      ON CONFLICT DO NOTHING) \
+      ON CONFLICT (event_id, destination) DO NOTHING) \
     SELECT id FROM ins";
 
 /// The events of a batch, column by column, for `UNNEST`.
@@ -293,6 +294,7 @@ struct EventColumns {
     parse_status: Vec<String>,
     parse_error: Vec<Option<String>>,
     body: Vec<Vec<u8>>,
+    search_keys: Vec<String>,
 }
 
 impl EventColumns {
@@ -315,6 +317,10 @@ impl EventColumns {
         self.parse_status.push(status.to_owned());
         self.parse_error.push(error.map(text));
         self.body.push(e.body.clone());
+        self.search_keys.push(crate::search::hex_keys(
+            &crate::search::event_keys(hash, &e.subjects),
+            " ",
+        ));
     }
 }
 
@@ -350,13 +356,6 @@ async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome
             d_untils.push(row.lease_until);
         }
     }
-    let (mut s_keys, mut s_events) = (Vec::new(), Vec::new());
-    for (e, hash) in events.iter().zip(&hashes) {
-        for key in crate::search::event_keys(hash, &e.subjects) {
-            s_keys.push(key.to_vec());
-            s_events.push(e.id.as_uuid().as_bytes().to_vec());
-        }
-    }
     let inserted: HashSet<Vec<u8>> = sqlx::query(INSERT_EVENTS)
         .bind(cols.id)
         .bind(cols.source)
@@ -377,8 +376,7 @@ async fn commit(pool: &PgPool, events: &[&NewEvent]) -> Result<Vec<InsertOutcome
         .bind(d_ats)
         .bind(d_owners)
         .bind(d_untils)
-        .bind(s_keys)
-        .bind(s_events)
+        .bind(cols.search_keys)
         .fetch_all(pool)
         .await?
         .iter()
