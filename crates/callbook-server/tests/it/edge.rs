@@ -144,15 +144,7 @@ async fn five_thousand_silent_sockets_neither_exhaust_the_server_nor_block_a_web
     }
     assert_eq!(still_open, 0, "sockets the server kept open");
 
-    let metrics = server
-        .client
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = server.metrics().await;
     let refused = metrics
         .lines()
         .find_map(|l| l.strip_prefix("callbook_http_connections_refused "))

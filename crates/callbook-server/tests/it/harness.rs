@@ -152,6 +152,18 @@ impl TestServer {
             .expect("send")
     }
 
+    /// The Prometheus exposition of `/metrics`.
+    pub(crate) async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     pub(crate) async fn events(&self) -> Vec<serde_json::Value> {
         let r = self.admin_get("/admin/events?limit=1000").await;
         assert_eq!(r.status(), 200);

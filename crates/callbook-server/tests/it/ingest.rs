@@ -53,15 +53,7 @@ async fn a_redelivery_after_a_restart_is_found_in_the_store() {
     let again = json(s.send_signed(SEED).await).await;
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["id"], first["id"]);
-    let metrics = s
-        .client
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = s.metrics().await;
     assert!(
         metrics.lines().any(
             |l| l.starts_with("callbook_webhooks_duplicates_total{source=\"cal\"")
@@ -116,13 +108,7 @@ async fn bad_signatures_are_401_with_a_reason_and_store_nothing() {
         assert!(!text.contains(CALENDLY_KEY), "{text}");
     }
     assert!(s.events().await.is_empty());
-    let metrics = s
-        .client
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .expect("m");
-    let metrics = metrics.text().await.expect("text");
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains(r#"callbook_webhooks_rejected_total{source="cal",provider="calendly",reason="signature_mismatch"} 2"#),
         "{metrics}"
