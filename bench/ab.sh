@@ -9,7 +9,8 @@
 #       steady rate, forwarded to a local sink (256 permits): server CPU per event and
 #       arrival -> sink p50/p99, as bench/delivery.sh measures them
 #   bash bench/ab.sh ingest BIN_A BIN_B [rounds=5] [durability=process]
-#       closed loop, 32 connections, no destination: requests per second and p99
+#       closed loop, 32 connections, no destination: the server's CPU per request (all its
+#       threads, from /proc/PID/stat over the measured window), requests per second and p99
 #
 # Build the two binaries from the commits to compare, for example:
 #   git worktree add /tmp/base <commit> && cargo build --release -p callbook \
@@ -86,12 +87,14 @@ print(json.dumps({"side": side, "cpu_us": ticks * 10_000 / (rate * 4),
 PY
     else
       taskset -c 1 "$TOOLS/loadgen" --url http://127.0.0.1:18091/webhooks/calendly/bench \
-        --key "$KEY" --connections 32 --duration 5 --warmup 1 --json > "$DIR/load.json"
+        --key "$KEY" --connections 32 --duration 5 --warmup 1 --json \
+        --server-pid "$PID" --clk-tck "$(getconf CLK_TCK)" > "$DIR/load.json"
       python3 - "$SIDE" "$DIR" >> "$RESULTS" <<'PY'
 import json, sys
 side, d = sys.argv[1], sys.argv[2]
 load = json.load(open(f"{d}/load.json"))
-print(json.dumps({"side": side, "req_per_s": load["requests_per_sec"], "p99_ms": load["p99_ms"]}))
+print(json.dumps({"side": side, "cpu_us": load["server_cpu_us_per_req"],
+                  "req_per_s": load["requests_per_sec"], "p99_ms": load["p99_ms"]}))
 PY
     fi
     kill $PID; wait $PID 2>/dev/null || true
@@ -104,7 +107,7 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 a = [r for r in rows if r["side"] == "A"]
 b = [r for r in rows if r["side"] == "B"]
-keys = ["cpu_us", "p50_ms", "p99_ms"] if sys.argv[2] == "delivery" else ["req_per_s", "p99_ms"]
+keys = ["cpu_us", "p50_ms", "p99_ms"] if sys.argv[2] == "delivery" else ["cpu_us", "req_per_s", "p99_ms"]
 print(f"\nmedians of {len(a)} interleaved pairs (B against A, pair by pair)")
 for k in keys:
     ma, mb = statistics.median(r[k] for r in a), statistics.median(r[k] for r in b)
