@@ -11,7 +11,8 @@
 # not the server, sets the req/s, and the output says so). The runs are interleaved
 # (bare, process, power_loss, redelivery, then again) and the ratio is taken between the
 # medians. redelivery sends one signed body again and again: every request after the first
-# is a duplicate.
+# is a duplicate. Each round ends with an equal-load pair (see below): the bare handler and
+# callbook paced at the same rate by the same generator, a second ratio beside the headline.
 #
 #   bash bench/load.sh [duration_secs=10] [connections=32] [rounds=3]
 set -euo pipefail
@@ -120,7 +121,36 @@ TOML
     RSS=$(rss_kib $PID)
     kill $PID; wait $PID 2>/dev/null || true
     record "$MODE" "$JSON" "$RSS"
+    if [ "$MODE" = process ]; then
+      PROCESS_RPS=$(python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["requests_per_sec"]))' "$JSON")
+    fi
   done
+
+  # Equal load: both servers paced open-loop at the same rate (70% of this round's process
+  # throughput) by the same generator. A server's CPU per request depends on its load: a busy
+  # server amortises its wake-ups over many requests, and on loopback the sender pays for
+  # waking a sleeping receiver. At saturation the bare server is woken by a saturated `wrk`
+  # while callbook wakes a generator that is idle half the time; here both meet the same
+  # generator in the same state.
+  RATE=$((PROCESS_RPS * 7 / 10))
+  echo "== round $ROUND: equal load, $RATE req/s: bare, then callbook (process)"
+  taskset -c 0 "$BIN/bare-server" 127.0.0.1:18090 2>/dev/null &
+  BARE=$!
+  sleep 0.5
+  JSON=$(run_load http://127.0.0.1:18090/webhooks/calendly/bench "$BARE" --static --rate "$RATE")
+  RSS=$(rss_kib $BARE)
+  kill $BARE; wait $BARE 2>/dev/null || true
+  record bare_paced "$JSON" "$RSS"
+  DIR="$WORK/paced-$ROUND"
+  mkdir -p "$DIR"
+  sed "s#$WORK/process-$ROUND#$DIR#" "$WORK/process-$ROUND/callbook.toml" > "$DIR/callbook.toml"
+  RUST_LOG=warn taskset -c 0 "$BIN/callbook" serve --config "$DIR/callbook.toml" --log-format json 2>"$DIR/serve.log" &
+  PID=$!
+  for _ in $(seq 50); do curl -sf http://127.0.0.1:18091/readyz >/dev/null && break; sleep 0.1; done
+  JSON=$(run_load http://127.0.0.1:18091/webhooks/calendly/bench "$PID" --rate "$RATE")
+  RSS=$(rss_kib $PID)
+  kill $PID; wait $PID 2>/dev/null || true
+  record process_paced "$JSON" "$RSS"
 done
 
 python3 - "$RESULTS" <<'PY'
@@ -153,6 +183,12 @@ for mode in ("process", "power_loss", "redelivery"):
         f"| RSS {max(of(mode, 'rss_kib')) / 1024:.1f} MiB | generator {med(mode, 'loadgen_cpu_util'):.0%} "
         f"| failed {sum(of(mode, 'failed'))} |"
     )
+paced_bare, paced = med("bare_paced", "server_cpu_us_per_req"), med("process_paced", "server_cpu_us_per_req")
+print(f"\nequal load (both paced open-loop at 70% of each round's process throughput, same generator): "
+      f"bare {paced_bare:.1f} us CPU/req, process {paced:.1f} us CPU/event, "
+      f"**{paced_bare / paced:.3f}x bare by CPU at equal load** "
+      f"(rates {', '.join(f'{r:.0f}' for r in of('process_paced', 'requests_per_sec'))} req/s; "
+      f"process p99 {med('process_paced', 'p99_ms'):.2f} ms)")
 if bound:
     print(f"\nGENERATOR-BOUND: the load generator used 90% or more of its core for {', '.join(bound)}; "
           "req/s there measures the generator as much as the server (the CPU ratio does not).")
