@@ -94,7 +94,8 @@ import json, sys
 side, d = sys.argv[1], sys.argv[2]
 load = json.load(open(f"{d}/load.json"))
 print(json.dumps({"side": side, "cpu_us": load["server_cpu_us_per_req"],
-                  "req_per_s": load["requests_per_sec"], "p99_ms": load["p99_ms"]}))
+                  "req_per_s": load["requests_per_sec"], "p90_ms": load["p90_ms"],
+                  "p99_ms": load["p99_ms"]}))
 PY
     fi
     kill $PID; wait $PID 2>/dev/null || true
@@ -107,7 +108,7 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 a = [r for r in rows if r["side"] == "A"]
 b = [r for r in rows if r["side"] == "B"]
-keys = ["cpu_us", "p50_ms", "p99_ms"] if sys.argv[2] == "delivery" else ["cpu_us", "req_per_s", "p99_ms"]
+keys = ["cpu_us", "p50_ms", "p99_ms"] if sys.argv[2] == "delivery" else ["cpu_us", "req_per_s", "p90_ms", "p99_ms"]
 print(f"\nmedians of {len(a)} interleaved pairs (B against A, pair by pair)")
 for k in keys:
     ma, mb = statistics.median(r[k] for r in a), statistics.median(r[k] for r in b)

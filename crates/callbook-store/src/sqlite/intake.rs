@@ -34,6 +34,7 @@ use super::recent::Recent;
 use super::writer::{
     Completion, Job, Reply, SELECT_ORIGINAL, complete_one, in_transaction, insert_with,
 };
+use super::yielding::Yielder;
 use crate::Error;
 use crate::delivery::DeliveryId;
 use crate::model::{EventId, InsertOutcome, NewEvent};
@@ -937,7 +938,9 @@ pub(super) fn apply_records(tx: &Connection, batch: &[Record], now_ms: i64) -> R
             }
         }
     }
+    let mut yielder = Yielder::new();
     for (_, item) in batch {
+        yielder.tick();
         match &**item {
             Item::Event(e) => {
                 let outcome = insert_with(tx, e, |id| first.get(&id).copied(), now_ms)?;

@@ -13,6 +13,7 @@ pub(crate) mod fuzzing {
 mod recent;
 mod rows;
 mod writer;
+mod yielding;
 
 pub use crate::Durability;
 use crate::Error;

@@ -12,6 +12,7 @@
 use super::intake::{Shared, apply_records, commits_directly};
 use super::intake_log::Finished;
 use super::rows::headers_json;
+use super::yielding::Yielder;
 use crate::Error;
 use crate::delivery::{AttemptRecord, Claimed, DeliveryId, DeliveryState, Lease, Outcome};
 use crate::model::{EventId, InsertOutcome, NewEvent, ParseStatus};
@@ -280,10 +281,14 @@ fn commit_group(
     };
     let together = in_transaction(conn, |tx| {
         apply_records(tx, &batch, now)?;
+        let mut yielder = Yielder::new();
         let outcomes = inserts
             .iter()
             .zip(&originals)
-            .map(|((event, _), original)| insert(tx, *original, event))
+            .map(|((event, _), original)| {
+                yielder.tick();
+                insert(tx, *original, event)
+            })
             .collect::<Result<Vec<_>, Error>>()?;
         for c in completions.iter() {
             complete_one(tx, &c.finished, now)?;

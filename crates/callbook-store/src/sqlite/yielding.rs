@@ -1,0 +1,50 @@
+//! Giving the core back between records.
+//!
+//! On a small machine the SQLite threads share a core with the request runtime. The kernel
+//! switches between runnable threads at its tick (4 ms at `HZ=250`), so a writer applying a
+//! few hundred records in one go holds the core for a whole tick while requests wait for it
+//! (the runtime thread's waits of 3-10 ms at saturation were the writer's and the checkpoint
+//! thread's ticks). Yielding every fraction of a millisecond bounds the writer's part. When nothing else is runnable, `sched_yield` returns at once; the thread's share
+//! of the core is unchanged, only cut finer.
+
+use std::time::{Duration, Instant};
+
+/// Longest a SQLite thread works before it offers the core to the runtime.
+const SLICE: Duration = Duration::from_micros(250);
+
+/// Tracks how long the current thread has worked since it last yielded.
+pub(super) struct Yielder {
+    since: Instant,
+}
+
+impl Yielder {
+    pub(super) fn new() -> Self {
+        Self {
+            since: Instant::now(),
+        }
+    }
+
+    /// Yields if this thread has worked for a slice since it last did.
+    pub(super) fn tick(&mut self) {
+        if self.since.elapsed() >= SLICE {
+            std::thread::yield_now();
+            self.since = Instant::now();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_yields_once_it_has_worked_a_slice() {
+        let mut y = Yielder::new();
+        let started = y.since;
+        y.tick();
+        assert_eq!(y.since, started, "no slice has passed yet");
+        std::thread::sleep(SLICE + Duration::from_micros(50));
+        y.tick();
+        assert!(y.since > started, "the slice starts again after a yield");
+    }
+}
