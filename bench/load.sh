@@ -132,7 +132,7 @@ TOML
   # waking a sleeping receiver. At saturation the bare server is woken by a saturated `wrk`
   # while callbook wakes a generator that is idle half the time; here both meet the same
   # generator in the same state.
-  RATE=$((PROCESS_RPS * 7 / 10))
+  RATE=$((PROCESS_RPS / 2))
   echo "== round $ROUND: equal load, $RATE req/s: bare, then callbook (process)"
   taskset -c 0 "$BIN/bare-server" 127.0.0.1:18090 2>/dev/null &
   BARE=$!
@@ -184,7 +184,7 @@ for mode in ("process", "power_loss", "redelivery"):
         f"| failed {sum(of(mode, 'failed'))} |"
     )
 paced_bare, paced = med("bare_paced", "server_cpu_us_per_req"), med("process_paced", "server_cpu_us_per_req")
-print(f"\nequal load (both paced open-loop at 70% of each round's process throughput, same generator): "
+print(f"\nequal load (both paced open-loop at half of each round's process throughput, same generator): "
       f"bare {paced_bare:.1f} us CPU/req, process {paced:.1f} us CPU/event, "
       f"**{paced_bare / paced:.3f}x bare by CPU at equal load** "
       f"(rates {', '.join(f'{r:.0f}' for r in of('process_paced', 'requests_per_sec'))} req/s; "
