@@ -126,8 +126,8 @@ TOML
     fi
   done
 
-  # Equal load: both servers paced open-loop at the same rate (70% of this round's process
-  # throughput) by the same generator. A server's CPU per request depends on its load: a busy
+  # Equal load: both servers paced open-loop at the same rate (half this round's process
+  # throughput, so that neither queues) by the same generator. A server's CPU per request depends on its load: a busy
   # server amortises its wake-ups over many requests, and on loopback the sender pays for
   # waking a sleeping receiver. At saturation the bare server is woken by a saturated `wrk`
   # while callbook wakes a generator that is idle half the time; here both meet the same

@@ -4,8 +4,9 @@
 //! switches between runnable threads at its tick (4 ms at `HZ=250`), so a writer applying a
 //! few hundred records in one go holds the core for a whole tick while requests wait for it
 //! (the runtime thread's waits of 3-10 ms at saturation were the writer's and the checkpoint
-//! thread's ticks). Yielding every fraction of a millisecond bounds the writer's part. When nothing else is runnable, `sched_yield` returns at once; the thread's share
-//! of the core is unchanged, only cut finer.
+//! thread's ticks). Yielding every fraction of a millisecond bounds the writer's part. When
+//! nothing else is runnable, `sched_yield` returns at once; the thread's share of the core is
+//! unchanged, only cut finer.
 
 use std::time::{Duration, Instant};
 
@@ -39,12 +40,20 @@ mod tests {
 
     #[test]
     fn a_thread_yields_once_it_has_worked_a_slice() {
-        let mut y = Yielder::new();
-        let started = y.since;
-        y.tick();
-        assert_eq!(y.since, started, "no slice has passed yet");
-        std::thread::sleep(SLICE + Duration::from_micros(50));
-        y.tick();
-        assert!(y.since > started, "the slice starts again after a yield");
+        // Instants chosen so that the outcome does not depend on how fast the test runs.
+        let later = Instant::now() + Duration::from_secs(3600);
+        let mut fresh = Yielder { since: later };
+        fresh.tick();
+        assert_eq!(fresh.since, later, "no slice has passed: no yield");
+
+        let earlier = Instant::now()
+            .checked_sub(SLICE * 2)
+            .expect("the clock is past two slices");
+        let mut worked = Yielder { since: earlier };
+        worked.tick();
+        assert!(
+            worked.since > earlier,
+            "the slice starts again after a yield"
+        );
     }
 }
