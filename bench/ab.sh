@@ -10,7 +10,8 @@
 #       arrival -> sink p50/p99, as bench/delivery.sh measures them
 #   bash bench/ab.sh ingest BIN_A BIN_B [rounds=5] [durability=process]
 #       closed loop, 32 connections, no destination: the server's CPU per request (all its
-#       threads, from /proc/PID/stat over the measured window), requests per second and p99
+#       threads, from /proc/PID/stat over the measured window), requests per second, p90, p99
+#       and p99.9
 #
 # Build the two binaries from the commits to compare, for example:
 #   git worktree add /tmp/base <commit> && cargo build --release -p callbook \
@@ -95,7 +96,7 @@ side, d = sys.argv[1], sys.argv[2]
 load = json.load(open(f"{d}/load.json"))
 print(json.dumps({"side": side, "cpu_us": load["server_cpu_us_per_req"],
                   "req_per_s": load["requests_per_sec"], "p90_ms": load["p90_ms"],
-                  "p99_ms": load["p99_ms"]}))
+                  "p99_ms": load["p99_ms"], "p999_ms": load["p999_ms"]}))
 PY
     fi
     kill $PID; wait $PID 2>/dev/null || true
@@ -108,7 +109,7 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 a = [r for r in rows if r["side"] == "A"]
 b = [r for r in rows if r["side"] == "B"]
-keys = ["cpu_us", "p50_ms", "p99_ms"] if sys.argv[2] == "delivery" else ["cpu_us", "req_per_s", "p90_ms", "p99_ms"]
+keys = ["cpu_us", "p50_ms", "p99_ms"] if sys.argv[2] == "delivery" else ["cpu_us", "req_per_s", "p90_ms", "p99_ms", "p999_ms"]
 print(f"\nmedians of {len(a)} interleaved pairs (B against A, pair by pair)")
 for k in keys:
     ma, mb = statistics.median(r[k] for r in a), statistics.median(r[k] for r in b)

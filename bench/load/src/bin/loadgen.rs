@@ -285,17 +285,18 @@ async fn run(a: Args) {
             "{}",
             serde_json::json!({
                 "requests_per_sec": rps, "ok": ok, "failed": failed,
-                "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99), "max_ms": h.max() as f64 / 1000.0,
+                "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99), "p999_ms": ms(0.999), "max_ms": h.max() as f64 / 1000.0,
                 "server_cpu_us_per_req": server_cpu_us, "server_cpu_util": server_util,
                 "loadgen_cpu_util": loadgen_util,
             })
         );
     } else {
         println!(
-            "{rps:.0} req/s  ok {ok}  failed {failed}  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            "{rps:.0} req/s  ok {ok}  failed {failed}  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
             ms(0.5),
             ms(0.9),
             ms(0.99),
+            ms(0.999),
             h.max() as f64 / 1000.0
         );
     }

@@ -29,7 +29,7 @@
 //! records with it. In power-loss mode every write waits for an fsync of the database anyway,
 //! and the log is not used (a log left by an earlier run is still applied at open).
 
-use super::intake_log::{Finished, IntakeLog, Item, Recovered};
+use super::intake_log::{Finished, IntakeLog, Item, Recovered, SWITCH_AT};
 use super::recent::Recent;
 use super::writer::{
     Completion, Job, Reply, SELECT_ORIGINAL, complete_one, in_transaction, insert_with,
@@ -59,9 +59,11 @@ pub(super) const APPLY_AFTER: Duration = Duration::from_millis(10);
 /// Most records applied in one transaction: an apply holds the writer, and every write that
 /// reaches it meanwhile waits for it.
 const APPLY_CHUNK: usize = 256;
-/// Past this length the writer applies everything and empties the log; callers hand their
-/// writes to the writer meanwhile, so that the log holds nothing unapplied when it is cut.
-const TRUNCATE_AT: u64 = if cfg!(test) { 64 << 10 } else { 16 << 20 };
+/// Past this length of the log file being written (which happens only if the other one held
+/// unapplied records for as long as this took to write, the writer being far behind), the
+/// writer applies everything and empties both files; callers hand their writes to the writer
+/// meanwhile, so that the files hold nothing unapplied when they are cut.
+const DRAIN_AT: u64 = 4 * SWITCH_AT;
 /// Most rounds of applying in a row, so that other jobs wait for at most a few chunks.
 const MAX_ROUNDS: usize = 4;
 /// How often a record the database refused is tried again.
@@ -324,7 +326,7 @@ impl Shared {
                 }
                 return false;
             }
-            let emptying = intake.log.len() >= TRUNCATE_AT;
+            let emptying = intake.log.active_len() >= DRAIN_AT;
             if !emptying
                 && intake.pending.len() < APPLY_CHUNK
                 && front.since.elapsed() < APPLY_AFTER
@@ -333,6 +335,7 @@ impl Shared {
             }
             if emptying {
                 intake.draining = true;
+                intake.drains += 1;
                 let acks = intake.write_out();
                 (intake.front(intake.pending.len()), acks)
             } else {
@@ -447,6 +450,8 @@ pub(super) struct Intake {
     stuck: Option<Stuck>,
     /// Set while the writer applies everything to empty the log.
     draining: bool,
+    /// How many times the log was drained ([`DRAIN_AT`]).
+    drains: u64,
     /// Set once the store is closing: callers' writes go to the writer, which refuses them.
     closed: bool,
     /// Writes whose record could not be written: the writer commits them directly.
@@ -486,6 +491,7 @@ impl Intake {
             tick_armed: false,
             stuck: None,
             draining: false,
+            drains: 0,
             closed: false,
             requeued: Vec::new(),
             gauges,
@@ -512,6 +518,8 @@ impl Intake {
                 item: Arc::new(item),
             });
         }
+        // A file left with records the database already holds (its truncation was lost).
+        intake.empty_sealed();
         intake
     }
 
@@ -868,7 +876,8 @@ impl Intake {
     }
 
     /// Forgets the first `n` pending records: their transaction committed. Empties the log
-    /// if it is long and holds nothing else.
+    /// file no longer written once the database holds its records, and both files if they
+    /// are long and hold nothing else.
     pub(super) fn applied(&mut self, n: usize) {
         for p in self.pending.drain(..n.min(self.pending.len())) {
             self.pending_bytes -= p.bytes;
@@ -876,15 +885,32 @@ impl Intake {
                 self.keys.remove(&key);
             }
         }
+        self.empty_sealed();
         if self.pending.is_empty()
             && self.unwritten.is_empty()
             && !self.flushing
-            && self.log.len() >= TRUNCATE_AT
+            && self.log.active_len() >= DRAIN_AT
         {
             self.truncate();
         }
         self.draining = false;
         self.publish();
+    }
+
+    /// Empties the log file no longer written if the database holds all its records: the
+    /// pending records are in order, and every record of that file was written (so pending
+    /// or applied) before the other file took a write.
+    fn empty_sealed(&mut self) {
+        let Some(through) = self.log.sealed_through() else {
+            return;
+        };
+        if self.pending.front().is_some_and(|p| p.seq <= through) {
+            return;
+        }
+        if let Err(e) = self.log.empty_sealed() {
+            tracing::error!(error = %e, "emptying the intake log failed; committing directly from now on");
+            self.enabled = false;
+        }
     }
 
     fn truncate(&mut self) {
@@ -1114,7 +1140,7 @@ pub(super) fn open_log(
             "the intake log ended in a record cut short by a crash; it was never acknowledged and is dropped"
         );
     }
-    if let Some(damaged) = &recovered.damaged {
+    for damaged in &recovered.damaged {
         tracing::error!(
             at = ?damaged.at,
             lost_bytes = damaged.lost_bytes,
@@ -1331,6 +1357,56 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
             .expect("count");
         assert_eq!(stored, 1 + 16 * 150);
+    }
+
+    /// The two files take writes in turn, each emptied once the database holds its records,
+    /// so no write waits for the log to be emptied: it is never drained. (It would be if the
+    /// writer fell far behind, as on a machine busy with other tests: the writes here wait
+    /// for it when the file being written is twice the switching length.)
+    #[tokio::test]
+    async fn the_files_take_writes_in_turn_and_the_log_is_never_drained() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (store, t0) = streaming(&dir).await;
+        let intake = store.intake.clone().expect("the log is on");
+        let [first, second] = IntakeLog::paths_for(&dir.path().join("events.db"));
+        let mut seen_writing = [false; 2];
+        for i in 0..1000 {
+            let e = at(t0, &format!("k{i}"), 1 + i, &[b'x'; 512]);
+            assert!(!store.insert_event(e).await.expect("insert").duplicate);
+            for _ in 0..1000 {
+                let behind = {
+                    let state = intake.lock();
+                    state.log.sealed_through().is_some() && state.log.active_len() >= 2 * SWITCH_AT
+                };
+                if !behind {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let state = intake.lock();
+            seen_writing[state.log.active_index()] = true;
+            let lens = [&first, &second].map(|p| std::fs::metadata(p).expect("file").len());
+            // One file is written; the other is empty, or waits to be.
+            assert!(
+                lens[1 - state.log.active_index()] == 0 || state.log.sealed_through().is_some(),
+                "{lens:?}"
+            );
+        }
+        assert_eq!(seen_writing, [true, true]);
+        assert_eq!(intake.lock().drains, 0);
+        store.close().await;
+        let db = Connection::open(dir.path().join("events.db")).expect("open");
+        let stored: i64 = db
+            .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(stored, 1001);
+        for path in [first, second] {
+            assert_eq!(
+                std::fs::metadata(path).expect("file").len(),
+                0,
+                "emptied at close"
+            );
+        }
     }
 
     /// A failed `write` of the log loses nothing: the writes it held are committed directly

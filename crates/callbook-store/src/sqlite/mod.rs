@@ -148,6 +148,11 @@ fn migrator() -> Migrator {
             "event search",
             include_str!("../../migrations/sqlite/0007_event_search.sql"),
         ),
+        (
+            8,
+            "intake log in two files",
+            include_str!("../../migrations/sqlite/0008_intake_two_files.sql"),
+        ),
     ])
 }
 
