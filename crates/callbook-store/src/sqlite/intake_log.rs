@@ -1,5 +1,6 @@
-//! The intake log's file: an append-only file beside the database (`<database>-intake`), and
-//! the format of its records (see [`super::intake`] for why it exists).
+//! The intake log's files: two append-only files beside the database (`<database>-intake`
+//! and `<database>-intake2`) written in turn, and the format of their records (see
+//! [`super::intake`] for why the log exists).
 //!
 //! Each record is framed as `len: u32 LE`, `crc32(body): u32 LE`, then `body` = `seq: u64 LE`,
 //! `kind: u8`, payload. A record cut short by a crash (its `write` never finished, so it was
@@ -85,6 +86,8 @@ pub(super) struct IntakeLog {
     active: usize,
     /// The last record in the other file, while the database may not hold all of its records.
     sealed_through: Option<u64>,
+    /// Set while that file is being cut without the intake's lock.
+    cutting: bool,
     /// The next record's sequence number.
     next_seq: u64,
     /// The last sequence number taken into a batch.
@@ -115,6 +118,22 @@ impl BatchWrite {
         #[cfg(test)]
         std::thread::sleep(self.delay);
         (&*self.file).write_all(&self.bytes)
+    }
+}
+
+/// The truncation of the file no longer written (see [`IntakeLog::take_sealed_cut`]).
+pub(super) struct SealedCut {
+    file: Arc<File>,
+    /// Which of the log's files it is.
+    of: usize,
+}
+
+impl SealedCut {
+    /// The truncation (blocking), with the file's position back at its start, where its
+    /// next `write` goes once it takes writes again.
+    pub(super) fn run(&self) -> std::io::Result<()> {
+        self.file.set_len(0)?;
+        (&*self.file).seek(SeekFrom::Start(0)).map(drop)
     }
 }
 
@@ -199,6 +218,7 @@ impl IntakeLog {
             files,
             active,
             sealed_through,
+            cutting: false,
             next_seq: last + 1,
             taken_through: last,
             buf: Vec::with_capacity(64 * 1024),
@@ -345,11 +365,43 @@ impl IntakeLog {
     /// Empties the file that is no longer written, once the database holds every record in
     /// it (up to [`Self::sealed_through`]). A truncation the disk did not keep is harmless:
     /// the records that come back are all at or below the applied number and are skipped.
+    #[cfg(test)]
     pub(super) fn empty_sealed(&mut self) -> Result<(), Error> {
-        if self.sealed_through.is_some() {
-            self.files[1 - self.active].cut(0)?;
-            self.sealed_through = None;
+        match self.take_sealed_cut() {
+            None => Ok(()),
+            Some(cut) => {
+                let result = cut.run();
+                self.sealed_emptied(cut, result)
+            }
         }
+    }
+
+    /// [`Self::empty_sealed`] in two steps, so that the cut, which takes milliseconds for a
+    /// long file, can run without the intake's lock: the file to cut (the other file keeps
+    /// taking the writes until [`Self::sealed_emptied`]).
+    pub(super) fn take_sealed_cut(&mut self) -> Option<SealedCut> {
+        if self.sealed_through.is_none() || self.cutting {
+            return None;
+        }
+        self.cutting = true;
+        let of = 1 - self.active;
+        Some(SealedCut {
+            file: Arc::clone(&self.files[of].file),
+            of,
+        })
+    }
+
+    /// Accounts for a cut taken with [`Self::take_sealed_cut`].
+    pub(super) fn sealed_emptied(
+        &mut self,
+        cut: SealedCut,
+        result: std::io::Result<()>,
+    ) -> Result<(), Error> {
+        self.cutting = false;
+        let file = &mut self.files[cut.of];
+        result.map_err(|e| file.io(e))?;
+        file.len = 0;
+        self.sealed_through = None;
         Ok(())
     }
 
@@ -643,6 +695,7 @@ pub(crate) fn sample() -> Vec<u8> {
         files: [sink(), sink()],
         active: 0,
         sealed_through: None,
+        cutting: false,
         next_seq: 1,
         taken_through: 0,
         buf: Vec::new(),

@@ -493,7 +493,7 @@ fn private_files(database: &Path) -> Result<(), Error> {
                 .open(database)
                 .map_err(io(database))?;
         }
-        for suffix in ["", "-wal", "-shm", "-intake"] {
+        for suffix in ["", "-wal", "-shm", "-intake", "-intake2"] {
             let mut path = database.as_os_str().to_owned();
             path.push(suffix);
             let path = PathBuf::from(path);

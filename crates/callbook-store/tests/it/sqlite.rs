@@ -36,6 +36,7 @@ async fn power_loss_mode_stores_too() {
     store.close().await;
     // Every commit syncs, so the intake log is not used, and none is left behind.
     assert!(!dir.path().join("full.db-intake").exists());
+    assert!(!dir.path().join("full.db-intake2").exists());
 }
 
 #[test]
@@ -405,7 +406,7 @@ async fn the_database_and_its_companion_files_are_readable_by_their_owner_only()
         .insert_event(event("cal", "k1", b"{}"))
         .await
         .expect("insert");
-    for suffix in ["", "-wal", "-shm", "-intake"] {
+    for suffix in ["", "-wal", "-shm", "-intake", "-intake2"] {
         let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
         assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
