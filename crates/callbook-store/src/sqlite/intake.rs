@@ -1183,17 +1183,23 @@ mod tests {
     use chrono::Utc;
     use std::io::Write;
 
-    /// What a process killed after acknowledging leaves behind: records in the log that the
-    /// database does not have, the last one cut short.
-    #[tokio::test]
-    async fn records_left_by_a_crash_are_applied_at_open_exactly_once() {
-        let dir = tempfile::tempdir().expect("tmp");
+    /// An empty database, closed.
+    async fn created(dir: &tempfile::TempDir) -> std::path::PathBuf {
         let db = dir.path().join("events.db");
         SqliteStore::open(SqliteOptions::new(&db))
             .await
             .expect("create")
             .close()
             .await;
+        db
+    }
+
+    /// What a process killed after acknowledging leaves behind: records in the log that the
+    /// database does not have, the last one cut short.
+    #[tokio::test]
+    async fn records_left_by_a_crash_are_applied_at_open_exactly_once() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = created(&dir).await;
 
         let delivery = DeliveryId::new();
         let mut event = NewEvent::new("cal", Provider::Calendly, "k1", b"{}".to_vec());
@@ -1261,12 +1267,7 @@ mod tests {
     #[tokio::test]
     async fn records_left_in_both_files_are_applied_at_open() {
         let dir = tempfile::tempdir().expect("tmp");
-        let db = dir.path().join("events.db");
-        SqliteStore::open(SqliteOptions::new(&db))
-            .await
-            .expect("create")
-            .close()
-            .await;
+        let db = created(&dir).await;
         let (mut log, _) = IntakeLog::open(&db, 0).expect("log");
         let t0 = Utc::now();
         let mut written = 0;
