@@ -96,7 +96,8 @@ side, d = sys.argv[1], sys.argv[2]
 load = json.load(open(f"{d}/load.json"))
 print(json.dumps({"side": side, "cpu_us": load["server_cpu_us_per_req"],
                   "req_per_s": load["requests_per_sec"], "p90_ms": load["p90_ms"],
-                  "p99_ms": load["p99_ms"], "p999_ms": load["p999_ms"]}))
+                  "p99_ms": load["p99_ms"], "p999_ms": load["p999_ms"],
+                  "failed": load["failed"]}))
 PY
     fi
     kill $PID; wait $PID 2>/dev/null || true
@@ -110,6 +111,9 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 a = [r for r in rows if r["side"] == "A"]
 b = [r for r in rows if r["side"] == "B"]
 keys = ["cpu_us", "p50_ms", "p99_ms"] if sys.argv[2] == "delivery" else ["cpu_us", "req_per_s", "p90_ms", "p99_ms", "p999_ms"]
+if sys.argv[2] == "ingest":
+    # A refused request (503: the database is behind) is cheap and fast: say so beside the figures.
+    print("requests failed, A:", [r["failed"] for r in a], "B:", [r["failed"] for r in b])
 print(f"\nmedians of {len(a)} interleaved pairs (B against A, pair by pair)")
 for k in keys:
     ma, mb = statistics.median(r[k] for r in a), statistics.median(r[k] for r in b)

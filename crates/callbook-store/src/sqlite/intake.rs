@@ -64,6 +64,10 @@ const APPLY_CHUNK: usize = 256;
 /// writer applies everything and empties both files; callers hand their writes to the writer
 /// meanwhile, so that the files hold nothing unapplied when they are cut.
 const DRAIN_AT: u64 = 4 * SWITCH_AT;
+/// Bytes of records waiting for the database past which the writer is behind, and stops
+/// yielding the core until it catches up: about a tenth of a second of a busy stream, against
+/// the tens of milliseconds records wait when it keeps up.
+const BEHIND_AT: u64 = 4 << 20;
 /// Most rounds of applying in a row, so that other jobs wait for at most a few chunks.
 const MAX_ROUNDS: usize = 4;
 /// How often a record the database refused is tried again.
@@ -321,7 +325,7 @@ impl Shared {
     /// One round of [`Self::apply_due`]: whether it applied anything.
     fn apply_round(&self, conn: &mut Connection) -> bool {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        let (batch, acks) = {
+        let (batch, acks, yields) = {
             let mut intake = self.lock_settled();
             let Some(front) = intake.pending.front() else {
                 return false;
@@ -340,18 +344,19 @@ impl Shared {
             {
                 return false;
             }
+            let yields = intake.yields();
             if emptying {
                 intake.draining = true;
                 intake.drains += 1;
                 let acks = intake.write_out();
-                (intake.front(intake.pending.len()), acks)
+                (intake.front(intake.pending.len()), acks, yields)
             } else {
                 let n = intake.pending.len().min(APPLY_CHUNK);
-                (intake.front(n), Acks::default())
+                (intake.front(n), Acks::default(), yields)
             }
         };
         acks.send();
-        match in_transaction(conn, |tx| apply_records(tx, &batch, now_ms)) {
+        match in_transaction(conn, |tx| apply_records(tx, &batch, now_ms, yields)) {
             Ok(()) => {
                 self.lock().applied(batch.len());
                 true
@@ -375,7 +380,7 @@ impl Shared {
                 }
                 intake.front(1)
             };
-            if let Err(e) = in_transaction(conn, |tx| apply_records(tx, &batch, now_ms)) {
+            if let Err(e) = in_transaction(conn, |tx| apply_records(tx, &batch, now_ms, false)) {
                 let mut intake = self.lock();
                 if intake.stuck.is_none() {
                     let record = match batch.first().map(|(_, item)| &**item) {
@@ -556,6 +561,12 @@ impl Intake {
     /// Whether new events are refused: too much waits for the database.
     fn full(&self) -> bool {
         self.pending_bytes >= self.max_pending_bytes
+    }
+
+    /// Whether the writer may give the core back while it applies (see [`Yielder::new`]): not
+    /// once more than [`BEHIND_AT`] waits for the database.
+    pub(super) fn yields(&self) -> bool {
+        self.pending_bytes < BEHIND_AT
     }
 
     fn add_event(&mut self, event: NewEvent, key: DedupeKey, reply: Reply) {
@@ -954,7 +965,12 @@ impl Intake {
 
 /// Applies `batch` (the oldest pending records) in the transaction `tx` and stores the last
 /// one's sequence number. Call [`Intake::applied`] once `tx` has committed.
-pub(super) fn apply_records(tx: &Connection, batch: &[Record], now_ms: i64) -> Result<(), Error> {
+pub(super) fn apply_records(
+    tx: &Connection,
+    batch: &[Record],
+    now_ms: i64,
+    yields: bool,
+) -> Result<(), Error> {
     // A delivery attempted right after its event was acknowledged usually comes back before
     // the event reaches the database. Its first attempt is then written with the delivery
     // row, in the state it left it, instead of an insert and an update (which also moved it
@@ -977,7 +993,7 @@ pub(super) fn apply_records(tx: &Connection, batch: &[Record], now_ms: i64) -> R
             }
         }
     }
-    let mut yielder = Yielder::new();
+    let mut yielder = Yielder::new(yields);
     for (_, item) in batch {
         yielder.tick();
         match &**item {

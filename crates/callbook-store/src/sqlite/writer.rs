@@ -268,6 +268,7 @@ fn commit_group(
         state.committing_directly(source);
     }
     let batch = state.front(state.appliable());
+    let yields = state.yields();
     let originals: Vec<Option<EventId>> =
         inserts.iter().map(|(e, _)| state.original_of(e)).collect();
     drop(state);
@@ -280,8 +281,8 @@ fn commit_group(
         None => insert_one(tx, event),
     };
     let together = in_transaction(conn, |tx| {
-        apply_records(tx, &batch, now)?;
-        let mut yielder = Yielder::new();
+        apply_records(tx, &batch, now, yields)?;
+        let mut yielder = Yielder::new(yields);
         let outcomes = inserts
             .iter()
             .zip(&originals)
