@@ -5,8 +5,9 @@
 //! few hundred records in one go holds the core for a whole tick while requests wait for it
 //! (the runtime thread's waits of 3-10 ms at saturation were the writer's and the checkpoint
 //! thread's ticks). Yielding every fraction of a millisecond bounds the writer's part. When
-//! nothing else is runnable, `sched_yield` returns at once; the thread's share of the core is
-//! unchanged, only cut finer.
+//! nothing else is runnable, `sched_yield` returns at once. When the runtime is, a yield
+//! costs the writer the rest of the tick: a writer that always yielded would get too little
+//! of the core to keep up with a saturated runtime, so it stops while it is behind.
 
 use std::time::{Duration, Instant};
 
