@@ -67,7 +67,7 @@ const DRAIN_AT: u64 = 4 * SWITCH_AT;
 /// Bytes of records waiting for the database past which the writer is behind, and stops
 /// yielding the core until it catches up: about a tenth of a second of a busy stream, against
 /// the tens of milliseconds records wait when it keeps up.
-const BEHIND_AT: u64 = 4 << 20;
+const BEHIND_AT: u64 = 1 << 20;
 /// Most rounds of applying in a row, so that other jobs wait for at most a few chunks.
 const MAX_ROUNDS: usize = 4;
 /// How often a record the database refused is tried again.
