@@ -111,49 +111,54 @@ impl SqliteOptions {
     }
 }
 
+/// The schema's migrations, in order. A database records the ones it ran, and a build that
+/// finds one it does not know refuses the database: what keeps an older build from opening
+/// a database whose intake log it would misread (migration 8).
+const MIGRATIONS: [(i64, &str, &str); 8] = [
+    (
+        1,
+        "events",
+        include_str!("../../migrations/sqlite/0001_events.sql"),
+    ),
+    (
+        2,
+        "deliveries",
+        include_str!("../../migrations/sqlite/0002_deliveries.sql"),
+    ),
+    (
+        3,
+        "deliveries by id",
+        include_str!("../../migrations/sqlite/0003_deliveries_by_id.sql"),
+    ),
+    (
+        4,
+        "intake",
+        include_str!("../../migrations/sqlite/0004_intake.sql"),
+    ),
+    (
+        5,
+        "directory",
+        include_str!("../../migrations/sqlite/0005_directory.sql"),
+    ),
+    (
+        6,
+        "events by type",
+        include_str!("../../migrations/sqlite/0006_events_by_type.sql"),
+    ),
+    (
+        7,
+        "event search",
+        include_str!("../../migrations/sqlite/0007_event_search.sql"),
+    ),
+    (
+        8,
+        "intake log in two files",
+        include_str!("../../migrations/sqlite/0008_intake_two_files.sql"),
+    ),
+];
+
 fn migrator() -> Migrator {
-    crate::rows::migrator(&[
-        (
-            1,
-            "events",
-            include_str!("../../migrations/sqlite/0001_events.sql"),
-        ),
-        (
-            2,
-            "deliveries",
-            include_str!("../../migrations/sqlite/0002_deliveries.sql"),
-        ),
-        (
-            3,
-            "deliveries by id",
-            include_str!("../../migrations/sqlite/0003_deliveries_by_id.sql"),
-        ),
-        (
-            4,
-            "intake",
-            include_str!("../../migrations/sqlite/0004_intake.sql"),
-        ),
-        (
-            5,
-            "directory",
-            include_str!("../../migrations/sqlite/0005_directory.sql"),
-        ),
-        (
-            6,
-            "events by type",
-            include_str!("../../migrations/sqlite/0006_events_by_type.sql"),
-        ),
-        (
-            7,
-            "event search",
-            include_str!("../../migrations/sqlite/0007_event_search.sql"),
-        ),
-        (
-            8,
-            "intake log in two files",
-            include_str!("../../migrations/sqlite/0008_intake_two_files.sql"),
-        ),
-    ])
+    crate::rows::migrator(&MIGRATIONS)
 }
 
 /// The SQLite store.
@@ -955,5 +960,38 @@ impl Store for SqliteStore {
         }
         // Another process may open the file now.
         drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()).take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A build from before the intake log's second file (migrations 1-7) would not read that
+    /// file: it refuses a database this build has migrated, rather than open it.
+    #[tokio::test]
+    async fn a_build_without_the_second_log_file_refuses_the_database() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("events.db");
+        SqliteStore::open(SqliteOptions::new(&db))
+            .await
+            .expect("open")
+            .close()
+            .await;
+        let mut conn = SqliteConnectOptions::new()
+            .filename(&db)
+            .connect()
+            .await
+            .expect("connect");
+        let older = crate::rows::migrator(&MIGRATIONS[..7]);
+        let refused = older.run_direct(&mut conn).await;
+        assert!(
+            matches!(refused, Err(sqlx::migrate::MigrateError::VersionMissing(8))),
+            "{refused:?}"
+        );
+        migrator()
+            .run_direct(&mut conn)
+            .await
+            .expect("this build opens it");
     }
 }
