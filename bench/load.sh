@@ -180,6 +180,7 @@ for mode in ("process", "power_loss", "redelivery"):
         f"| **{bare_cpu / cpu:.3f}x bare by CPU** ({rps / bare_rps:.3f}x by req/s) "
         f"| p50 {med(mode, 'p50_ms'):.2f} ms "
         f"| p99 {med(mode, 'p99_ms'):.2f} ms (worst {max(of(mode, 'p99_ms')):.2f}) "
+        f"| p99.9 {med(mode, 'p999_ms'):.2f} ms "
         f"| RSS {max(of(mode, 'rss_kib')) / 1024:.1f} MiB | generator {med(mode, 'loadgen_cpu_util'):.0%} "
         f"| failed {sum(of(mode, 'failed'))} |"
     )
