@@ -382,7 +382,7 @@ impl Shared {
                 }
                 intake.front(1)
             };
-            if let Err(e) = in_transaction(conn, |tx| apply_records(tx, &batch, now_ms, false)) {
+            if let Err(e) = in_transaction(conn, |tx| apply_records(tx, &batch, now_ms, true)) {
                 let mut intake = self.lock();
                 if intake.stuck.is_none() {
                     let record = match batch.first().map(|(_, item)| &**item) {
@@ -921,8 +921,12 @@ impl Intake {
 
     /// The cut of the log file no longer written, if the database holds all its records: the
     /// pending records are in order, and every record of that file was written (so pending
-    /// or applied) before the other file took a write.
+    /// or applied) before the other file took a write. Not once the log is off: its files are removed at close, and a cut that failed is
+    /// not tried (and reported) again.
     fn sealed_cut(&mut self) -> Option<SealedCut> {
+        if !self.enabled {
+            return None;
+        }
         let through = self.log.sealed_through()?;
         if self.pending.front().is_some_and(|p| p.seq <= through) {
             return None;

@@ -68,13 +68,16 @@ impl LogFile {
 
     /// Cuts the file to `len` bytes, where the next `write` goes.
     fn cut(&mut self, len: u64) -> Result<(), Error> {
-        self.file
-            .set_len(len)
-            .and_then(|()| (&*self.file).seek(SeekFrom::Start(len)).map(drop))
-            .map_err(|e| self.io(e))?;
+        cut_to(&self.file, len).map_err(|e| self.io(e))?;
         self.len = len;
         Ok(())
     }
+}
+
+/// Cuts `file` to `len` bytes and puts its position there, where its next `write` goes.
+fn cut_to(file: &File, len: u64) -> std::io::Result<()> {
+    file.set_len(len)?;
+    (&*file).seek(SeekFrom::Start(len)).map(drop)
 }
 
 /// The log: two files used in turn. Records are appended to one until it is long; then the
@@ -132,8 +135,7 @@ impl SealedCut {
     /// The truncation (blocking), with the file's position back at its start, where its
     /// next `write` goes once it takes writes again.
     pub(super) fn run(&self) -> std::io::Result<()> {
-        self.file.set_len(0)?;
-        (&*self.file).seek(SeekFrom::Start(0)).map(drop)
+        cut_to(&self.file, 0)
     }
 }
 
@@ -205,14 +207,9 @@ impl IntakeLog {
             torn_bytes: first.torn_bytes + second.torn_bytes,
             damaged: first.damaged.into_iter().chain(second.damaged).collect(),
         };
+        let lasts = [first.last, second.last];
         let files = [first.file, second.file];
-        let sealed_through = (files[1 - active].len > 0).then(|| {
-            if active == 0 {
-                second.last.unwrap_or(0)
-            } else {
-                first.last.unwrap_or(0)
-            }
-        });
+        let sealed_through = (files[1 - active].len > 0).then(|| lasts[1 - active].unwrap_or(0));
         let last = last.unwrap_or(0).max(applied);
         let log = Self {
             files,
